@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { formatDiagnostic } from '../model/diagnostic.js'
+import { parseDocuments } from '../parse/parse-documents.js'
+import { istioFiles } from '../test-support/istio-fixtures.js'
+import { validateDocuments } from './validate-documents.js'
+
+describe("Istio's own files validate with no error", () => {
+  for (const subdir of ['bookinfo', 'validation-dataset']) {
+    for (const source of istioFiles(subdir)) {
+      it(`${subdir}/${source.file.split('/').pop()}`, () => {
+        const parsed = parseDocuments(source)
+        const result = validateDocuments(parsed.documents)
+        const errors = [...parsed.diagnostics, ...result.diagnostics].filter((d) => d.severity === 'error')
+        expect(errors.map(formatDiagnostic)).toEqual([])
+        expect(result.resources.length).toBe(parsed.documents.length)
+        expect(result.resources.length).toBeGreaterThan(0)
+      })
+    }
+  }
+})
