@@ -37,7 +37,8 @@ export function formatDiagnostic(d: Diagnostic): string {
   const where = d.file ? `${d.file}:${d.line ?? 1}:${d.column ?? 1} ` : ''
   const what = d.resource ? `${d.resource}: ` : ''
   const field = d.field ? `${d.field}: ` : ''
-  const tag = d.severity === 'error' ? '' : `${d.severity} ${d.code} `
+  // Analyzer findings carry their code, so that people can look them up and scripts grep them.
+  const tag = d.severity === 'error' && !d.code.startsWith('WFT') ? '' : `${d.severity} ${d.code} `
   return `${where}${what}${field}${tag}${d.message}`
 }
 

@@ -14,7 +14,13 @@ const NETWORKING = ['v1', 'v1beta1', 'v1alpha3']
 const SECURITY = ['v1', 'v1beta1']
 const TELEMETRY = ['v1', 'v1alpha1']
 
-function info(kind: string, group: string, versions: string[], enforcement: Enforcement, schema = true): KindInfo {
+function info(
+  kind: string,
+  group: string,
+  versions: string[],
+  enforcement: Enforcement,
+  schema = true,
+): KindInfo {
   return Object.freeze({ kind, group, versions: Object.freeze(versions), enforcement, schema })
 }
 

@@ -19,7 +19,9 @@ const stringMatch = {
 
 const duration = {
   type: 'string',
-  'x-kubernetes-validations': [{ message: 'must be a valid duration greater than 1ms', rule: "duration(self) >= duration('1ms')" }],
+  'x-kubernetes-validations': [
+    { message: 'must be a valid duration greater than 1ms', rule: "duration(self) >= duration('1ms')" },
+  ],
 }
 
 export const rateLimitPolicySchema = {
@@ -31,7 +33,11 @@ export const rateLimitPolicySchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        matchLabels: { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 4096 },
+        matchLabels: {
+          type: 'object',
+          additionalProperties: { type: 'string', maxLength: 63 },
+          maxProperties: 4096,
+        },
       },
     },
     mode: { enum: ['ENFORCE', 'DRY_RUN'] },

@@ -103,7 +103,9 @@ function find(root: Node, path: readonly PathSegment[], key: boolean): number | 
     const segment = path[i]
     const last = i === path.length - 1
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : undefined) === String(segment))
+      const pair = node.items.find(
+        (p) => (isScalar(p.key) ? String(p.key.value) : undefined) === String(segment),
+      )
       if (!pair) return offset
       const keyNode = pair.key as Node
       if (last && key) return keyNode.range?.[0] ?? offset

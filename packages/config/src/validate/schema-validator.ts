@@ -3,10 +3,10 @@ import { closest, distance } from 'fastest-levenshtein'
 import { DiagnosticCode } from '../errors.js'
 import istioSchemas from '../generated/istio-schemas.json' with { type: 'json' }
 import type { PathSegment } from '../model/diagnostic.js'
+import { parseDurationMs } from '../model/duration.js'
 import { apiVersionsOf, KINDS } from '../model/kinds.js'
 import { rateLimitPolicySchema } from '../model/rate-limit-policy-schema.js'
-import { type CelRule, compileCelRule, type CelRuleSource } from './cel-rules.js'
-import { parseDurationMs } from '../model/duration.js'
+import { type CelRule, type CelRuleSource, compileCelRule } from './cel-rules.js'
 
 /** A schema violation, before it is placed in a file. */
 export interface SchemaIssue {
@@ -67,7 +67,14 @@ const durationPrecision: CelRule = {
 }
 
 function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true })
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    strictTypes: false,
+    strictRequired: false,
+    allowUnionTypes: true,
+  })
   ajv.addVocabulary([
     'x-kubernetes-int-or-string',
     'x-kubernetes-preserve-unknown-fields',
@@ -75,9 +82,15 @@ function createAjv(): Ajv {
     'x-kubernetes-list-map-keys',
   ])
   // Kubernetes' formats; Ajv knows none of them.
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 })
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  })
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) })
-  ajv.addFormat('uint32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 && n < 2 ** 32 })
+  ajv.addFormat('uint32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= 0 && n < 2 ** 32,
+  })
   ajv.addFormat('double', { type: 'number', validate: (n: number) => Number.isFinite(n) })
   ajv.addFormat('byte', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/)
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/)
@@ -168,13 +181,17 @@ function toIssue(error: ErrorObject): SchemaIssue | undefined {
         .split(',')
         .map((t) => TYPE_NAMES[t] ?? t)
         .join(' or ')
-      return { code: DiagnosticCode.schema, path, atKey: false, message: `must be ${want}, not ${typeOf(error.data)}` }
+      return {
+        code: DiagnosticCode.schema,
+        path,
+        atKey: false,
+        message: `must be ${want}, not ${typeOf(error.data)}`,
+      }
     }
     case 'enum':
     case 'const': {
-      const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown }).allowedValues ?? [
-        (error.params as { allowedValue?: unknown }).allowedValue,
-      ]
+      const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown })
+        .allowedValues ?? [(error.params as { allowedValue?: unknown }).allowedValue]
       return {
         code: DiagnosticCode.schema,
         path,
@@ -198,9 +215,19 @@ function toIssue(error: ErrorObject): SchemaIssue | undefined {
     }
     case 'anyOf':
       if (schema?.['x-kubernetes-int-or-string']) {
-        return { code: DiagnosticCode.schema, path, atKey: false, message: `must be an integer or a string, not ${typeOf(error.data)}` }
+        return {
+          code: DiagnosticCode.schema,
+          path,
+          atKey: false,
+          message: `must be an integer or a string, not ${typeOf(error.data)}`,
+        }
       }
-      return { code: DiagnosticCode.schema, path, atKey: false, message: `must set one of ${[...requiredNames(error.schema)].join(', ')}` }
+      return {
+        code: DiagnosticCode.schema,
+        path,
+        atKey: false,
+        message: `must set one of ${[...requiredNames(error.schema)].join(', ')}`,
+      }
     case 'format': {
       const format = String((error.params as { format: string }).format)
       const what: Record<string, string> = {
@@ -250,7 +277,9 @@ export class SchemaValidator {
       issues.push(issue)
     }
     // A value of the wrong type also fails the CEL rules about it: say it once.
-    const typed = new Set(issues.filter((i) => i.code !== DiagnosticCode.rule).map((i) => i.path.join('\u0000')))
+    const typed = new Set(
+      issues.filter((i) => i.code !== DiagnosticCode.rule).map((i) => i.path.join('\u0000')),
+    )
     return issues.filter((i) => i.code !== DiagnosticCode.rule || !typed.has(i.path.join('\u0000')))
   }
 
@@ -263,9 +292,9 @@ export class SchemaValidator {
     const { apiVersions, spec } =
       kind === 'RateLimitPolicy'
         ? { apiVersions: apiVersionsOf(info), spec: rateLimitPolicySchema }
-        : ((istioSchemas as Record<string, { apiVersions: string[]; spec: JsonSchema }[]>)[kind] ?? []).find((e) =>
-            e.apiVersions.includes(apiVersion),
-          ) ?? { apiVersions: [apiVersion], spec: undefined }
+        : (((istioSchemas as Record<string, { apiVersions: string[]; spec: JsonSchema }[]>)[kind] ?? []).find(
+            (e) => e.apiVersions.includes(apiVersion),
+          ) ?? { apiVersions: [apiVersion], spec: undefined })
     validator = this.#ajv.compile(envelope(kind, apiVersions, spec))
     // Versions that share one schema share its compiled validator.
     for (const v of apiVersions) this.#validators.set(`${kind} ${v}`, validator)

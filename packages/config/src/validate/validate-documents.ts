@@ -31,7 +31,10 @@ let sharedValidator: SchemaValidator | undefined
  * Validates documents one by one (schema, then Istio's semantic rules) and then across
  * documents (no two resources with one name). Returns every diagnostic; never throws.
  */
-export function validateDocuments(documents: readonly SourceDocument[], options: ValidateOptions = {}): ValidationResult {
+export function validateDocuments(
+  documents: readonly SourceDocument[],
+  options: ValidateOptions = {},
+): ValidationResult {
   sharedValidator ??= new SchemaValidator()
   const schema = sharedValidator
   const defaultNamespace = options.defaultNamespace ?? 'default'
@@ -42,7 +45,14 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
 
   for (const doc of documents) {
     const found: Diagnostic[] = []
-    const report = (severity: Severity, code: string, path: PathSegment[], message: string, atKey = false, resource?: string) => {
+    const report = (
+      severity: Severity,
+      code: string,
+      path: PathSegment[],
+      message: string,
+      atKey = false,
+      resource?: string,
+    ) => {
       const at = doc.locate(path, atKey)
       found.push({
         severity,
@@ -56,19 +66,32 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     }
     const value = doc.value as Record<string, unknown> | null
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      report('error', DiagnosticCode.document, [], 'a document must be a resource: an object with apiVersion, kind, metadata and spec')
+      report(
+        'error',
+        DiagnosticCode.document,
+        [],
+        'a document must be a resource: an object with apiVersion, kind, metadata and spec',
+      )
       diagnostics.push(...found)
       continue
     }
     const meta = value.metadata as Record<string, unknown> | undefined
     const name = typeof meta?.name === 'string' ? meta.name : '?'
-    const namespace = typeof meta?.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace
+    const namespace =
+      typeof meta?.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace
     const kind = value.kind
     const label = `${typeof kind === 'string' ? kind : '?'}/${namespace}/${name}`
     const info = typeof kind === 'string' ? KINDS.get(kind) : undefined
 
     if (typeof kind !== 'string' || kind.length === 0) {
-      report('error', DiagnosticCode.document, ['kind'], 'missing "kind": every document must name its kind', false, label)
+      report(
+        'error',
+        DiagnosticCode.document,
+        ['kind'],
+        'missing "kind": every document must name its kind',
+        false,
+        label,
+      )
     } else if (!info) {
       const known = [...KINDS.keys()]
       const best = closest(kind, known)
@@ -100,7 +123,14 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
         const ctx = new RuleContext()
         rules(value.spec ?? {}, ctx, value as unknown as Resource)
         for (const issue of ctx.issues) {
-          report(issue.severity, DiagnosticCode.semantic, ['spec', ...issue.path], issue.message, false, label)
+          report(
+            issue.severity,
+            DiagnosticCode.semantic,
+            ['spec', ...issue.path],
+            issue.message,
+            false,
+            label,
+          )
         }
       }
     }
@@ -117,7 +147,14 @@ export function validateDocuments(documents: readonly SourceDocument[], options:
     if (earlier) {
       const at = earlier.locate([])
       const where = at ? ` (first at ${earlier.file ?? ''}:${at.line}:${at.column})` : ''
-      report('error', DiagnosticCode.duplicate, ['metadata', 'name'], `${key} is defined twice${where}`, false, label)
+      report(
+        'error',
+        DiagnosticCode.duplicate,
+        ['metadata', 'name'],
+        `${key} is defined twice${where}`,
+        false,
+        label,
+      )
       diagnostics.push(...found.filter((d) => d.code === DiagnosticCode.duplicate))
       continue
     }

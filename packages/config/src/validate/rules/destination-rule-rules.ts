@@ -17,24 +17,28 @@ function isPrime(n: number): boolean {
 }
 
 function percentInRange(ctx: RuleContext, path: PathSegment[], value: number | undefined) {
-  if (value !== undefined && !(value >= 0 && value <= 100)) ctx.error(path, `percentage ${value} is not in range 0..100`)
+  if (value !== undefined && !(value >= 0 && value <= 100))
+    ctx.error(path, `percentage ${value} is not in range 0..100`)
 }
 
 function checkLocality(ctx: RuleContext, path: PathSegment[], locality: LoadBalancer['localityLbSetting']) {
   if (!locality) return
   const { distribute, failover, failoverPriority } = locality
-  if (distribute?.length && failover?.length) ctx.error(path, "can not simultaneously specify 'distribute' and 'failover'")
+  if (distribute?.length && failover?.length)
+    ctx.error(path, "can not simultaneously specify 'distribute' and 'failover'")
   const froms: string[] = []
   distribute?.forEach((entry, i) => {
     const at = [...path, 'distribute', i]
     const from = entry.from ?? ''
     checkLocalityName(ctx, [...at, 'from'], from)
-    if (froms.includes(from)) ctx.error([...at, 'from'], `locality ${from} overlap with previous specified ones`)
+    if (froms.includes(from))
+      ctx.error([...at, 'from'], `locality ${from} overlap with previous specified ones`)
     froms.push(from)
     let total = 0
     for (const [to, weight] of Object.entries(entry.to ?? {})) {
       checkLocalityName(ctx, [...at, 'to', to], to)
-      if (!(weight >= 1 && weight <= 100)) ctx.error([...at, 'to', to], 'locality weight must be in range [1, 100]')
+      if (!(weight >= 1 && weight <= 100))
+        ctx.error([...at, 'to', to], 'locality weight must be in range [1, 100]')
       total += weight
     }
     if (total !== 100) ctx.error([...at, 'to'], `total locality weight ${total} != 100`)
@@ -45,11 +49,18 @@ function checkLocality(ctx: RuleContext, path: PathSegment[], locality: LoadBala
     for (const field of ['from', 'to'] as const) {
       const value = entry[field] ?? ''
       if (value.includes('/')) ctx.error([...at, field], 'locality lb failover only specify region')
-      if (value.includes('*')) ctx.error([...at, field], "locality lb failover region should not contain '*' wildcard")
+      if (value.includes('*'))
+        ctx.error([...at, field], "locality lb failover region should not contain '*' wildcard")
     }
   })
-  if (failover?.length && failoverPriority?.some((p) => p.split('=')[0] === 'topology.kubernetes.io/region')) {
-    ctx.error([...path, 'failoverPriority'], "can not simultaneously set 'failover' and topology label 'topology.kubernetes.io/region' in 'failover_priority'")
+  if (
+    failover?.length &&
+    failoverPriority?.some((p) => p.split('=')[0] === 'topology.kubernetes.io/region')
+  ) {
+    ctx.error(
+      [...path, 'failoverPriority'],
+      "can not simultaneously set 'failover' and topology label 'topology.kubernetes.io/region' in 'failover_priority'",
+    )
   }
 }
 
@@ -59,14 +70,21 @@ function checkLocalityName(ctx: RuleContext, path: PathSegment[], locality: stri
   if (locality.split('*').length > 2 || (star >= 0 && star !== parts.length - 1)) {
     ctx.error(path, `locality ${locality} wildcard '*' number can not exceed 1 and must be in the end`)
   }
-  if (parts.some((p) => p === '')) ctx.error(path, `locality ${locality} must not contain empty region/zone/subzone info`)
+  if (parts.some((p) => p === ''))
+    ctx.error(path, `locality ${locality} must not contain empty region/zone/subzone info`)
 }
 
-function checkLoadBalancer(ctx: RuleContext, path: PathSegment[], lb: LoadBalancer | undefined, outlier: boolean) {
+function checkLoadBalancer(
+  ctx: RuleContext,
+  path: PathSegment[],
+  lb: LoadBalancer | undefined,
+  outlier: boolean,
+) {
   if (!lb) return
   const hash = lb.consistentHash
   if (hash) {
-    if (hash.httpCookie && !hash.httpCookie.name) ctx.error([...path, 'consistentHash', 'httpCookie', 'name'], 'name required for HttpCookie')
+    if (hash.httpCookie && !hash.httpCookie.name)
+      ctx.error([...path, 'consistentHash', 'httpCookie', 'name'], 'name required for HttpCookie')
     const names = new Set<string>()
     hash.httpCookie?.attributes?.forEach((attr, i) => {
       const at = [...path, 'consistentHash', 'httpCookie', 'attributes', i]
@@ -75,8 +93,15 @@ function checkLoadBalancer(ctx: RuleContext, path: PathSegment[], lb: LoadBalanc
       names.add(attr.name)
     })
     if (hash.minimumRingSize !== undefined) {
-      ctx.warn([...path, 'consistentHash', 'minimumRingSize'], "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash configuration instead")
-      if (hash.maglev || hash.ringHash) ctx.error([...path, 'consistentHash'], 'only one of MinimumRingSize or Maglev/Ringhash can be specified')
+      ctx.warn(
+        [...path, 'consistentHash', 'minimumRingSize'],
+        "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash configuration instead",
+      )
+      if (hash.maglev || hash.ringHash)
+        ctx.error(
+          [...path, 'consistentHash'],
+          'only one of MinimumRingSize or Maglev/Ringhash can be specified',
+        )
     }
     if (hash.maglev) {
       const size = hash.maglev.tableSize
@@ -86,21 +111,35 @@ function checkLoadBalancer(ctx: RuleContext, path: PathSegment[], lb: LoadBalanc
       else if (!isPrime(size)) ctx.error(at, 'tableSize must be a prime number for maglev')
     }
   }
-  if (lb.localityLbSetting && lb.zoneAwareLbSetting) ctx.error(path, 'only one of localityLbSetting and zoneAwareLbSetting can be set')
+  if (lb.localityLbSetting && lb.zoneAwareLbSetting)
+    ctx.error(path, 'only one of localityLbSetting and zoneAwareLbSetting can be set')
   checkLocality(ctx, [...path, 'localityLbSetting'], lb.localityLbSetting)
   if (lb.localityLbSetting?.failover?.length && !outlier) {
-    ctx.warn([...path, 'localityLbSetting', 'failover'], 'outlier detection policy must be provided for failover')
+    ctx.warn(
+      [...path, 'localityLbSetting', 'failover'],
+      'outlier detection policy must be provided for failover',
+    )
   }
   if (lb.warmup) {
     if (!lb.warmup.duration) ctx.error([...path, 'warmup', 'duration'], 'duration is required')
     const min = lb.warmup.minimumPercent
-    if (min !== undefined && min !== null && min > 100) ctx.error([...path, 'warmup', 'minimumPercent'], 'minimumPercent value should be less than or equal to 100')
+    if (min !== undefined && min !== null && min > 100)
+      ctx.error(
+        [...path, 'warmup', 'minimumPercent'],
+        'minimumPercent value should be less than or equal to 100',
+      )
     const aggression = lb.warmup.aggression
-    if (aggression !== undefined && aggression !== null && aggression <= 0) ctx.error([...path, 'warmup', 'aggression'], 'aggression should be greater than 0')
+    if (aggression !== undefined && aggression !== null && aggression <= 0)
+      ctx.error([...path, 'warmup', 'aggression'], 'aggression should be greater than 0')
   }
 }
 
-function checkTrafficPolicy(ctx: RuleContext, path: PathSegment[], policy: TrafficPolicy | PortTrafficPolicy | undefined, portLevel: boolean) {
+function checkTrafficPolicy(
+  ctx: RuleContext,
+  path: PathSegment[],
+  policy: TrafficPolicy | PortTrafficPolicy | undefined,
+  portLevel: boolean,
+) {
   if (policy === undefined) return
   if (policy === null) {
     ctx.error(path, 'traffic policy may not be null')
@@ -108,23 +147,38 @@ function checkTrafficPolicy(ctx: RuleContext, path: PathSegment[], policy: Traff
   }
   const fields = Object.keys(policy).filter((k) => k !== 'port')
   if (fields.length === 0) {
-    ctx.error(path, portLevel ? 'port traffic policy must have at least one field' : 'traffic policy must have at least one field')
+    ctx.error(
+      path,
+      portLevel
+        ? 'port traffic policy must have at least one field'
+        : 'traffic policy must have at least one field',
+    )
     return
   }
   if ('tunnel' in policy && policy.tunnel && 'proxyProtocol' in policy && policy.proxyProtocol) {
     ctx.error(path, 'tunnel and proxyProtocol must not be set together')
   }
-  if ('tunnel' in policy && policy.tunnel?.protocol !== undefined && !['CONNECT', 'POST'].includes(policy.tunnel.protocol)) {
+  if (
+    'tunnel' in policy &&
+    policy.tunnel?.protocol !== undefined &&
+    !['CONNECT', 'POST'].includes(policy.tunnel.protocol)
+  ) {
     ctx.error([...path, 'tunnel', 'protocol'], 'tunnel protocol must be "CONNECT" or "POST"')
   }
   const od = policy.outlierDetection
   if (od) {
     const at = [...path, 'outlierDetection']
     if (od.consecutiveErrors !== undefined) {
-      ctx.warn([...at, 'consecutiveErrors'], 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead')
+      ctx.warn(
+        [...at, 'consecutiveErrors'],
+        'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead',
+      )
     }
     if (od.consecutiveLocalOriginFailures != null && !od.splitExternalLocalOriginErrors) {
-      ctx.error(at, 'outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false')
+      ctx.error(
+        at,
+        'outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false',
+      )
     }
     percentInRange(ctx, [...at, 'maxEjectionPercent'], od.maxEjectionPercent)
     percentInRange(ctx, [...at, 'minHealthPercent'], od.minHealthPercent)
@@ -134,30 +188,56 @@ function checkTrafficPolicy(ctx: RuleContext, path: PathSegment[], policy: Traff
     const at = [...path, 'connectionPool']
     if (!pool.http && !pool.tcp) ctx.error(at, 'connection pool must have at least one field')
     const nonNegative: [PathSegment[], number | undefined, string][] = [
-      [['http', 'http1MaxPendingRequests'], pool.http?.http1MaxPendingRequests, 'http1 max pending requests must be non-negative'],
+      [
+        ['http', 'http1MaxPendingRequests'],
+        pool.http?.http1MaxPendingRequests,
+        'http1 max pending requests must be non-negative',
+      ],
       [['http', 'http2MaxRequests'], pool.http?.http2MaxRequests, 'http2 max requests must be non-negative'],
-      [['http', 'maxRequestsPerConnection'], pool.http?.maxRequestsPerConnection, 'max requests per connection must be non-negative'],
+      [
+        ['http', 'maxRequestsPerConnection'],
+        pool.http?.maxRequestsPerConnection,
+        'max requests per connection must be non-negative',
+      ],
       [['http', 'maxRetries'], pool.http?.maxRetries, 'max retries must be non-negative'],
-      [['http', 'maxConcurrentStreams'], pool.http?.maxConcurrentStreams, 'max concurrent streams must be non-negative'],
+      [
+        ['http', 'maxConcurrentStreams'],
+        pool.http?.maxConcurrentStreams,
+        'max concurrent streams must be non-negative',
+      ],
       [['tcp', 'maxConnections'], pool.tcp?.maxConnections, 'max connections must be non-negative'],
     ]
-    for (const [field, value, message] of nonNegative) if (value !== undefined && value < 0) ctx.error([...at, ...field], message)
+    for (const [field, value, message] of nonNegative)
+      if (value !== undefined && value < 0) ctx.error([...at, ...field], message)
     if (pool.http?.useClientProtocol && pool.http.h2UpgradePolicy === 'UPGRADE') {
       ctx.error([...at, 'http'], 'use client protocol must not be true when H2UpgradePolicy is UPGRADE')
     }
     const keepAlive = pool.http?.http2KeepAlive
-    if (keepAlive && !keepAlive.interval) ctx.error([...at, 'http', 'http2KeepAlive'], 'http2 keepalive interval is required')
-    if (keepAlive && !keepAlive.timeout) ctx.error([...at, 'http', 'http2KeepAlive'], 'http2 keepalive timeout is required')
+    if (keepAlive && !keepAlive.interval)
+      ctx.error([...at, 'http', 'http2KeepAlive'], 'http2 keepalive interval is required')
+    if (keepAlive && !keepAlive.timeout)
+      ctx.error([...at, 'http', 'http2KeepAlive'], 'http2 keepalive timeout is required')
   }
   checkLoadBalancer(ctx, [...path, 'loadBalancer'], policy.loadBalancer, od !== undefined)
   const tls = policy.tls
   if (tls) {
     const at = [...path, 'tls']
     const files = tls.clientCertificate || tls.privateKey || tls.caCertificates || tls.caCrl
-    if (tls.insecureSkipVerify && tls.mode === 'SIMPLE' && (tls.caCertificates || tls.credentialName || tls.subjectAltNames?.length)) {
-      ctx.error(at, 'cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true')
+    if (
+      tls.insecureSkipVerify &&
+      tls.mode === 'SIMPLE' &&
+      (tls.caCertificates || tls.credentialName || tls.subjectAltNames?.length)
+    ) {
+      ctx.error(
+        at,
+        'cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true',
+      )
     }
-    if (tls.insecureSkipVerify && tls.mode === 'MUTUAL' && (tls.caCertificates || tls.subjectAltNames?.length)) {
+    if (
+      tls.insecureSkipVerify &&
+      tls.mode === 'MUTUAL' &&
+      (tls.caCertificates || tls.subjectAltNames?.length)
+    ) {
       ctx.error(at, 'cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true')
     }
     if ((tls.mode === 'SIMPLE' || tls.mode === 'MUTUAL') && tls.credentialName && files) {
@@ -180,12 +260,24 @@ function checkTrafficPolicy(ctx: RuleContext, path: PathSegment[], policy: Traff
 export function destinationRuleRules(spec: DestinationRuleSpec, ctx: RuleContext, resource: Resource): void {
   if (!spec.host) ctx.error(['host'], 'empty domain name not allowed')
   else checkHost(ctx, ['host'], spec.host)
-  checkSelector(ctx, ['workloadSelector', 'matchLabels'], spec.workloadSelector?.matchLabels, spec.workloadSelector !== undefined)
+  checkSelector(
+    ctx,
+    ['workloadSelector', 'matchLabels'],
+    spec.workloadSelector?.matchLabels,
+    spec.workloadSelector !== undefined,
+  )
   checkExportTo(ctx, spec.exportTo, resource.metadata.namespace)
   if (spec.workloadSelector && spec.exportTo) {
-    if (spec.exportTo.length > 1) ctx.error(['exportTo'], 'destination rule with workload selector cannot have multiple entries in exportTo')
+    if (spec.exportTo.length > 1)
+      ctx.error(
+        ['exportTo'],
+        'destination rule with workload selector cannot have multiple entries in exportTo',
+      )
     else if (spec.exportTo[0] !== '.' && spec.exportTo[0] !== resource.metadata.namespace) {
-      ctx.error(['exportTo'], 'destination rule with workload selector cannot have exportTo beyond current namespace')
+      ctx.error(
+        ['exportTo'],
+        'destination rule with workload selector cannot have exportTo beyond current namespace',
+      )
     }
   }
   checkTrafficPolicy(ctx, ['trafficPolicy'], spec.trafficPolicy, false)
@@ -197,7 +289,8 @@ export function destinationRuleRules(spec: DestinationRuleSpec, ctx: RuleContext
       return
     }
     if (!subset.name) ctx.error([...at, 'name'], 'subset name cannot be empty')
-    else if (!DNS1123_LABEL.test(subset.name) || subset.name.length > 63) ctx.error([...at, 'name'], `subset name is invalid: ${subset.name}`)
+    else if (!DNS1123_LABEL.test(subset.name) || subset.name.length > 63)
+      ctx.error([...at, 'name'], `subset name is invalid: ${subset.name}`)
     else if (names.has(subset.name)) ctx.error([...at, 'name'], `duplicate subset names: ${subset.name}`)
     names.add(subset.name)
     checkLabels(ctx, [...at, 'labels'], subset.labels)

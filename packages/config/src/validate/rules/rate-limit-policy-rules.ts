@@ -13,7 +13,10 @@ export function rateLimitPolicyRules(spec: RateLimitPolicySpec, ctx: RuleContext
     }
     const bucket = rule.tokenBucket
     if (bucket.tokensPerFill !== undefined && bucket.tokensPerFill > bucket.maxTokens) {
-      ctx.warn([...at, 'tokenBucket', 'tokensPerFill'], `tokensPerFill ${bucket.tokensPerFill} exceeds maxTokens ${bucket.maxTokens}; the bucket never holds more than maxTokens`)
+      ctx.warn(
+        [...at, 'tokenBucket', 'tokensPerFill'],
+        `tokensPerFill ${bucket.tokensPerFill} exceeds maxTokens ${bucket.maxTokens}; the bucket never holds more than maxTokens`,
+      )
     }
     rule.match?.forEach((match, j) => {
       for (const [name, value] of Object.entries(match.headers ?? {})) {
@@ -28,5 +31,6 @@ export function rateLimitPolicyRules(spec: RateLimitPolicySpec, ctx: RuleContext
     })
   })
   const status = spec.response?.status
-  if (status !== undefined && status < 400) ctx.error(['response', 'status'], `status ${status} is not an error status`)
+  if (status !== undefined && status < 400)
+    ctx.error(['response', 'status'], `status ${status} is not an error status`)
 }

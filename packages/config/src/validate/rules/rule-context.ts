@@ -57,7 +57,8 @@ export function hostProblem(host: string, wildcard: boolean): string | undefined
   let name = host
   if (name.startsWith('*')) {
     if (!wildcard) return `wildcard host "${host}" is not allowed here`
-    if (!name.startsWith('*.')) return `host "${host}": a wildcard must be a whole leading label ("*.example.com")`
+    if (!name.startsWith('*.'))
+      return `host "${host}": a wildcard must be a whole leading label ("*.example.com")`
     name = name.slice(2)
   }
   if (name.endsWith('.')) name = name.slice(0, -1)
@@ -98,14 +99,19 @@ export function checkPercent(ctx: RuleContext, path: PathSegment[], value: numbe
 
 export function checkPort(ctx: RuleContext, path: PathSegment[], port: number | undefined): void {
   if (port === undefined) return
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) ctx.error(path, `port must be in 1-65535, got ${port}`)
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535))
+    ctx.error(path, `port must be in 1-65535, got ${port}`)
 }
 
 const LABEL_NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/
 
 /** Kubernetes label syntax: `[prefix/]name` keys of 63 characters, values of 63. */
-export function checkLabels(ctx: RuleContext, path: PathSegment[], labels: Record<string, string> | undefined): void {
+export function checkLabels(
+  ctx: RuleContext,
+  path: PathSegment[],
+  labels: Record<string, string> | undefined,
+): void {
   if (!labels) return
   for (const [key, value] of Object.entries(labels)) {
     const slash = key.lastIndexOf('/')
@@ -114,10 +120,16 @@ export function checkLabels(ctx: RuleContext, path: PathSegment[], labels: Recor
     if (prefix !== undefined && hostProblem(prefix, false)) {
       ctx.error([...path, key], `label key "${key}": prefix must be a DNS subdomain`)
     } else if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-      ctx.error([...path, key], `invalid label key "${key}": 63 characters at most, alphanumeric, "-", "_" or "." inside`)
+      ctx.error(
+        [...path, key],
+        `invalid label key "${key}": 63 characters at most, alphanumeric, "-", "_" or "." inside`,
+      )
     }
     if (typeof value === 'string' && (value.length > 63 || !LABEL_VALUE.test(value))) {
-      ctx.error([...path, key], `invalid label value "${value}": 63 characters at most, alphanumeric, "-", "_" or "." inside`)
+      ctx.error(
+        [...path, key],
+        `invalid label value "${value}": 63 characters at most, alphanumeric, "-", "_" or "." inside`,
+      )
     }
   }
 }
@@ -126,7 +138,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 export function checkHeaderName(ctx: RuleContext, path: PathSegment[], name: string): void {
   if (name.length === 0) ctx.error(path, 'header name must not be empty')
-  else if (!HEADER_NAME.test(name)) ctx.error(path, `invalid header name "${name}"`)
+  else if (!HEADER_NAME.test(name)) ctx.error(path, `header name ${name} is not a valid header name`)
 }
 
 /** `PROTOCOL[-suffix]` port names, as Istio and Kubernetes write them. */

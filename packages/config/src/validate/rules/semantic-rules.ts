@@ -2,7 +2,11 @@ import type { Resource } from '../../model/resource.js'
 import { destinationRuleRules } from './destination-rule-rules.js'
 import { rateLimitPolicyRules } from './rate-limit-policy-rules.js'
 import type { RuleContext } from './rule-context.js'
-import { authorizationPolicyRules, peerAuthenticationRules, requestAuthenticationRules } from './security-rules.js'
+import {
+  authorizationPolicyRules,
+  peerAuthenticationRules,
+  requestAuthenticationRules,
+} from './security-rules.js'
 import { serviceEntryRules, workloadEntryRules } from './service-entry-rules.js'
 import { telemetryRules } from './telemetry-rules.js'
 import { virtualServiceRules } from './virtual-service-rules.js'

@@ -59,7 +59,18 @@ export const GRPC_STATUS_CODES: readonly string[] = [
   'UNAUTHENTICATED',
 ]
 
-const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', '*'])
+const CORS_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  '*',
+])
 const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status'])
 const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/
 
@@ -67,9 +78,15 @@ function hasValue(v: unknown): boolean {
   return v !== undefined && v !== null
 }
 
-function checkStringMatch(ctx: RuleContext, path: PathSegment[], match: StringMatch | undefined, allowEmptyPrefix = false) {
+function checkStringMatch(
+  ctx: RuleContext,
+  path: PathSegment[],
+  match: StringMatch | undefined,
+  allowEmptyPrefix = false,
+) {
   if (!match) return
-  if (match.prefix === '' && !allowEmptyPrefix) ctx.error([...path, 'prefix'], 'prefix string match should not be empty')
+  if (match.prefix === '' && !allowEmptyPrefix)
+    ctx.error([...path, 'prefix'], 'prefix string match should not be empty')
   if (match.regex === '') ctx.error([...path, 'regex'], 'regex string match should not be empty')
   else checkRegexLimited(ctx, [...path, 'regex'], match.regex)
 }
@@ -82,17 +99,20 @@ function checkRegexLimited(ctx: RuleContext, path: PathSegment[], regex: string 
 
 function checkMatch(ctx: RuleContext, path: PathSegment[], match: HTTPMatch) {
   checkStringMatch(ctx, [...path, 'uri'], match.uri, true)
-  for (const field of ['scheme', 'method', 'authority'] as const) checkStringMatch(ctx, [...path, field], match[field])
+  for (const field of ['scheme', 'method', 'authority'] as const)
+    checkStringMatch(ctx, [...path, field], match[field])
   for (const field of ['headers', 'withoutHeaders'] as const) {
     for (const [name, value] of Object.entries(match[field] ?? {})) {
       const at = [...path, field, name]
-      if (!PSEUDO_HEADERS.has(name) && !name.startsWith('@request.auth.claims')) checkHeaderName(ctx, at, name)
+      if (!PSEUDO_HEADERS.has(name) && !name.startsWith('@request.auth.claims'))
+        checkHeaderName(ctx, at, name)
       if (!hasValue(value)) ctx.error(at, `header match ${name} cannot be null`)
       else if (field === 'withoutHeaders' && value.regex === '*') continue
       else checkStringMatch(ctx, at, value)
     }
   }
-  for (const [name, value] of Object.entries(match.queryParams ?? {})) checkStringMatch(ctx, [...path, 'queryParams', name], value)
+  for (const [name, value] of Object.entries(match.queryParams ?? {}))
+    checkStringMatch(ctx, [...path, 'queryParams', name], value)
   checkPort(ctx, [...path, 'port'], match.port)
   checkLabels(ctx, [...path, 'sourceLabels'], match.sourceLabels)
   if (match.sourceNamespace !== undefined && !DNS1123_LABEL.test(match.sourceNamespace)) {
@@ -100,11 +120,24 @@ function checkMatch(ctx: RuleContext, path: PathSegment[], match: HTTPMatch) {
   }
 }
 
-function checkHeaderOperations(ctx: RuleContext, path: PathSegment[], ops: HeaderOperations | undefined, request: boolean) {
+function checkHeaderOperations(
+  ctx: RuleContext,
+  path: PathSegment[],
+  ops: HeaderOperations | undefined,
+  request: boolean,
+) {
   if (!ops) return
   const names: [PathSegment[], string, boolean][] = [
-    ...Object.keys(ops.set ?? {}).map((n): [PathSegment[], string, boolean] => [[...path, 'set', n], n, true]),
-    ...Object.keys(ops.add ?? {}).map((n): [PathSegment[], string, boolean] => [[...path, 'add', n], n, true]),
+    ...Object.keys(ops.set ?? {}).map((n): [PathSegment[], string, boolean] => [
+      [...path, 'set', n],
+      n,
+      true,
+    ]),
+    ...Object.keys(ops.add ?? {}).map((n): [PathSegment[], string, boolean] => [
+      [...path, 'add', n],
+      n,
+      true,
+    ]),
     ...(ops.remove ?? []).map((n, i): [PathSegment[], string, boolean] => [[...path, 'remove', i], n, false]),
   ]
   for (const [at, name, writes] of names) {
@@ -118,7 +151,8 @@ function checkHeaderOperations(ctx: RuleContext, path: PathSegment[], ops: Heade
   for (const field of ['set', 'add'] as const) {
     for (const [name, value] of Object.entries(ops[field] ?? {})) {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-      if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) ctx.error([...path, field, name], `header value configuration ${JSON.stringify(value)} is invalid`)
+      if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value))
+        ctx.error([...path, field, name], `header value configuration ${JSON.stringify(value)} is invalid`)
     }
   }
 }
@@ -159,7 +193,10 @@ function checkRetries(ctx: RuleContext, path: PathSegment[], retries: HTTPRoute[
   if (!retries) return
   const attempts = retries.attempts ?? 0
   if (attempts < 0) ctx.error([...path, 'attempts'], 'attempts cannot be negative')
-  if (attempts === 0 && (retries.perTryTimeout || retries.retryOn || hasValue(retries.retryRemoteLocalities))) {
+  if (
+    attempts === 0 &&
+    (retries.perTryTimeout || retries.retryOn || hasValue(retries.retryRemoteLocalities))
+  ) {
     ctx.error(path, 'http retry policy configured when attempts are set to 0 (disabled)')
   }
   if (retries.retryOn !== undefined) {
@@ -193,14 +230,16 @@ function checkFault(ctx: RuleContext, path: PathSegment[], fault: HTTPRoute['fau
         `gRPC status "${abort.grpcStatus}" is not supported; use one of the names in https://github.com/grpc/grpc/blob/master/doc/statuscodes.md, for example 'NOT_FOUND'`,
       )
     }
-    if (abort.http2Error !== undefined) ctx.error([...path, 'abort', 'http2Error'], 'HTTP/2 abort fault injection not supported yet')
+    if (abort.http2Error !== undefined)
+      ctx.error([...path, 'abort', 'http2Error'], 'HTTP/2 abort fault injection not supported yet')
     if (abort.httpStatus === undefined && abort.grpcStatus === undefined && abort.http2Error === undefined) {
       ctx.warn([...path, 'abort'], 'abort configured, but error type not set')
     }
   }
   if (delay) {
     checkFaultPercent([...path, 'delay', 'percentage', 'value'], delay.percentage?.value)
-    if (delay.exponentialDelay !== undefined) ctx.error([...path, 'delay', 'exponentialDelay'], 'exponentialDelay not supported yet')
+    if (delay.exponentialDelay !== undefined)
+      ctx.error([...path, 'delay', 'exponentialDelay'], 'exponentialDelay not supported yet')
   }
 }
 
@@ -214,7 +253,10 @@ function checkRedirect(ctx: RuleContext, path: PathSegment[], route: HTTPRoute) 
     redirect.prefixRewrite !== undefined &&
     (route.match ?? []).some((m) => m.uri !== undefined && m.uri.prefix === undefined)
   ) {
-    ctx.error([...path, 'prefixRewrite'], 'redirect prefix_rewrite requires all URI matches to use prefix match type')
+    ctx.error(
+      [...path, 'prefixRewrite'],
+      'redirect prefix_rewrite requires all URI matches to use prefix match type',
+    )
   }
   if (
     !redirect.uri &&
@@ -240,22 +282,30 @@ function checkRewrite(ctx: RuleContext, path: PathSegment[], route: HTTPRoute) {
   const rewrite = route.rewrite
   if (!rewrite) return
   const { uri, uriRegexRewrite, authority } = rewrite
-  if (uri !== undefined && uriRegexRewrite !== undefined) ctx.error(path, 'rewrite may only contain one of URI or UriRegexRewrite')
+  if (uri !== undefined && uriRegexRewrite !== undefined)
+    ctx.error(path, 'rewrite may only contain one of URI or UriRegexRewrite')
   if (uri === undefined && uriRegexRewrite === undefined && authority === undefined) {
     ctx.error(path, 'rewrite must specify at least one of URI, UriRegexRewrite, or authority')
   }
   if (uriRegexRewrite) {
     if (uriRegexRewrite.match === undefined || uriRegexRewrite.rewrite === undefined) {
-      ctx.error([...path, 'uriRegexRewrite'], 'UriRegexRewrite requires both Rewrite and Match fields to be specified')
+      ctx.error(
+        [...path, 'uriRegexRewrite'],
+        'UriRegexRewrite requires both Rewrite and Match fields to be specified',
+      )
     }
     checkRegexLimited(ctx, [...path, 'uriRegexRewrite', 'match'], uriRegexRewrite.match)
   }
   if (authority !== undefined) {
-    const setsAuthority = Object.keys({ ...route.headers?.request?.set, ...route.headers?.request?.add }).find((h) =>
-      [':authority', 'host'].includes(h.toLowerCase()),
-    )
+    const setsAuthority = Object.keys({
+      ...route.headers?.request?.set,
+      ...route.headers?.request?.add,
+    }).find((h) => [':authority', 'host'].includes(h.toLowerCase()))
     if (setsAuthority) {
-      ctx.error([...path, 'authority'], `authority header cannot be set multiple times: have "${authority}", attempting to set "${setsAuthority}"`)
+      ctx.error(
+        [...path, 'authority'],
+        `authority header cannot be set multiple times: have "${authority}", attempting to set "${setsAuthority}"`,
+      )
     }
   }
 }
@@ -264,18 +314,31 @@ function checkMirrors(ctx: RuleContext, path: PathSegment[], route: HTTPRoute) {
   if (route.mirror && route.mirrors) ctx.error(path, 'HTTP route cannot contain both mirror and mirrors')
   if (route.mirror) checkDestination(ctx, [...path, 'mirror'], route.mirror)
   const pct = route.mirrorPercentage?.value
-  if (pct !== undefined && pct > 100) ctx.error([...path, 'mirrorPercentage', 'value'], `mirror_percentage must have a max value of 100 (it has ${pct})`)
-  if (pct !== undefined && pct < 0) ctx.error([...path, 'mirrorPercentage', 'value'], `mirror_percentage must have a min value of 0 (it has ${pct})`)
+  if (pct !== undefined && pct > 100)
+    ctx.error(
+      [...path, 'mirrorPercentage', 'value'],
+      `mirror_percentage must have a max value of 100 (it has ${pct})`,
+    )
+  if (pct !== undefined && pct < 0)
+    ctx.error(
+      [...path, 'mirrorPercentage', 'value'],
+      `mirror_percentage must have a min value of 0 (it has ${pct})`,
+    )
   const legacy = route.mirrorPercent ?? route.mirror_percent
   if (legacy !== undefined && legacy !== null) {
     const field = route.mirrorPercent !== undefined ? 'mirrorPercent' : 'mirror_percent'
-    if (legacy > 100) ctx.error([...path, field], `mirror_percent must have a max value of 100 (it has ${legacy})`)
+    if (legacy > 100)
+      ctx.error([...path, field], `mirror_percent must have a max value of 100 (it has ${legacy})`)
     ctx.warn([...path, field], 'using deprecated setting "mirrorPercent", use "mirrorPercentage" instead')
   }
   ;(route.mirrors ?? []).forEach((mirror, i) => {
     checkDestination(ctx, [...path, 'mirrors', i, 'destination'], mirror.destination)
     const p = mirror.percentage?.value
-    if (p !== undefined && (p < 0 || p > 100)) ctx.error([...path, 'mirrors', i, 'percentage', 'value'], `mirror percentage must be in [0, 100] (it has ${p})`)
+    if (p !== undefined && (p < 0 || p > 100))
+      ctx.error(
+        [...path, 'mirrors', i, 'percentage', 'value'],
+        `mirror percentage must be in [0, 100] (it has ${p})`,
+      )
   })
 }
 
@@ -283,13 +346,19 @@ function checkCors(ctx: RuleContext, path: PathSegment[], cors: HTTPRoute['corsP
   if (!cors) return
   ;(cors.allowOrigins ?? []).forEach((origin, i) => {
     const at = [...path, 'allowOrigins', i]
-    if (origin.exact === '' || origin.prefix === '' || origin.regex === '' || Object.keys(origin).length === 0) {
+    if (
+      origin.exact === '' ||
+      origin.prefix === '' ||
+      origin.regex === '' ||
+      Object.keys(origin).length === 0
+    ) {
       ctx.error(at, `'${JSON.stringify(origin)}' is not a valid match type for CORS allow origins`)
     }
     checkRegexLimited(ctx, [...at, 'regex'], origin.regex || undefined)
   })
   ;(cors.allowMethods ?? []).forEach((method, i) => {
-    if (!CORS_METHODS.has(method)) ctx.error([...path, 'allowMethods', i], `"${method}" is not a supported HTTP method`)
+    if (!CORS_METHODS.has(method))
+      ctx.error([...path, 'allowMethods', i], `"${method}" is not a supported HTTP method`)
   })
   for (const field of ['allowHeaders', 'exposeHeaders'] as const) {
     ;(cors[field] ?? []).forEach((name, i) => {
@@ -303,7 +372,11 @@ function checkCors(ctx: RuleContext, path: PathSegment[], cors: HTTPRoute['corsP
 
 function checkHttpRoute(ctx: RuleContext, path: PathSegment[], route: HTTPRoute, delegate: boolean) {
   const routes = route.route ?? []
-  const has = { route: routes.length > 0, redirect: hasValue(route.redirect), direct: hasValue(route.directResponse) }
+  const has = {
+    route: routes.length > 0,
+    redirect: hasValue(route.redirect),
+    direct: hasValue(route.directResponse),
+  }
   if (has.redirect) {
     if (has.route) ctx.error(path, 'HTTP route cannot contain both route and redirect')
     if (route.fault) ctx.error(path, 'HTTP route cannot contain both fault and redirect')
@@ -344,8 +417,16 @@ function checkHttpRoute(ctx: RuleContext, path: PathSegment[], route: HTTPRoute,
   }
   const body = route.directResponse?.body
   const size = body?.string?.length ?? Math.floor(((body?.bytes?.length ?? 0) * 3) / 4)
-  if (size > 1024 * 1024) ctx.error([...path, 'directResponse', 'body'], 'large direct_responses may impact control plane performance, must be less than 1MB')
-  else if (size > 100 * 1024) ctx.warn([...path, 'directResponse', 'body'], 'large direct_responses may impact control plane performance')
+  if (size > 1024 * 1024)
+    ctx.error(
+      [...path, 'directResponse', 'body'],
+      'large direct_responses may impact control plane performance, must be less than 1MB',
+    )
+  else if (size > 100 * 1024)
+    ctx.warn(
+      [...path, 'directResponse', 'body'],
+      'large direct_responses may impact control plane performance',
+    )
 }
 
 function checkGatewayName(ctx: RuleContext, path: PathSegment[], name: string) {
@@ -356,7 +437,8 @@ function checkGatewayName(ctx: RuleContext, path: PathSegment[], name: string) {
     return
   }
   const [ns, gw] = parts.length === 2 ? parts : [undefined, parts[0]]
-  if (ns !== undefined && ns !== '*' && !DNS1123_LABEL.test(ns)) ctx.error(path, `invalid value for namespace: "${ns}"`)
+  if (ns !== undefined && ns !== '*' && !DNS1123_LABEL.test(ns))
+    ctx.error(path, `invalid value for namespace: "${ns}"`)
   if (gw !== undefined && hostProblem(gw, false)) ctx.error(path, `invalid value for gateway name: "${gw}"`)
 }
 
@@ -366,7 +448,8 @@ export function virtualServiceRules(spec: VirtualServiceSpec, ctx: RuleContext, 
   const delegate = hosts.length === 0
   const meshBound = gateways.length === 0 || gateways.includes('mesh')
   if (delegate) {
-    if (gateways.length > 0) ctx.error(['gateways'], 'delegate virtual service must have no gateways specified')
+    if (gateways.length > 0)
+      ctx.error(['gateways'], 'delegate virtual service must have no gateways specified')
     if (spec.tls?.length) ctx.error(['tls'], 'delegate virtual service must have no tls route specified')
     if (spec.tcp?.length) ctx.error(['tcp'], 'delegate virtual service must have no tcp route specified')
   }

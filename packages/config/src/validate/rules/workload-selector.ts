@@ -15,7 +15,8 @@ export function checkSelector(
   }
   for (const [key, value] of Object.entries(labels)) {
     if (key === '') ctx.error(path, `empty key is not supported in selector: "${key}"`)
-    if (key.includes('*') || value.includes('*')) ctx.error([...path, key], `wildcard is not supported in selector: "${key}"`)
+    if (key.includes('*') || value.includes('*'))
+      ctx.error([...path, key], `wildcard is not supported in selector: "${key}"`)
   }
   checkLabels(ctx, path, labels)
 }
@@ -39,5 +40,6 @@ export function checkExportTo(ctx: RuleContext, exportTo: string[] | undefined, 
       ctx.error(['exportTo', i], `invalid namespace in exportTo: "${entry}"`)
     }
   })
-  if (seen.has('*') && seen.size > 1) ctx.error(['exportTo'], 'cannot have both public (*) and non-public exportTo values for a resource')
+  if (seen.has('*') && seen.size > 1)
+    ctx.error(['exportTo'], 'cannot have both public (*) and non-public exportTo values for a resource')
 }
