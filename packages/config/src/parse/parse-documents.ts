@@ -65,7 +65,23 @@ export function parseDocuments(source: SourceText): ParseResult {
   const documents: SourceDocument[] = []
   for (const doc of list) {
     const root = doc.contents
-    const value = root === null ? null : doc.toJS({ maxAliasCount: 100 })
+    let value: unknown
+    try {
+      value = root === null ? null : doc.toJS({ maxAliasCount: 100 })
+    } catch (e) {
+      // The only throw left is the alias-expansion limit: a document built to exhaust memory.
+      const at = position(root?.range?.[0] ?? 0)
+      const message = `${(e as Error).message}; refusing the file`
+      const diagnostic = {
+        severity: 'error' as const,
+        code: DiagnosticCode.yaml,
+        message,
+        field: '',
+        file: source.file,
+        ...at,
+      }
+      return { documents: [], diagnostics: [diagnostic] }
+    }
     if (root === null || value === null || value === undefined) continue
     const at = (prefix: PathSegment[], v: unknown): SourceDocument => ({
       value: v,

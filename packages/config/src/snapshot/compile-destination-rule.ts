@@ -1,7 +1,7 @@
 import type { DestinationRuleSpec } from '../generated/istio-types.js'
 import type { DestinationRule } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
-import { resolveHost } from './host-name.js'
+import type { HostResolver } from './host-name.js'
 
 type RuleTrafficPolicy = NonNullable<DestinationRuleSpec['trafficPolicy']>
 /** The traffic policy in force for one subset and port: port-level settings already folded in. */
@@ -62,7 +62,7 @@ export function mergeTrafficPolicy(
   return Object.freeze(merged) as TrafficPolicy
 }
 
-export function compileDestinationRule(dr: DestinationRule, domain: string): CompiledDestinationRule {
+export function compileDestinationRule(dr: DestinationRule, resolve: HostResolver): CompiledDestinationRule {
   const ns = dr.metadata.namespace
   const spec = dr.spec
   const ports = new Set<number>()
@@ -88,7 +88,7 @@ export function compileDestinationRule(dr: DestinationRule, domain: string): Com
   return Object.freeze({
     source: resourceKey(dr),
     namespace: ns,
-    host: resolveHost(spec.host, ns, domain),
+    host: resolve(spec.host, ns),
     ...(exportTo && !exportTo.includes('*')
       ? { exportTo: new Set(exportTo.map((e) => (e === '.' ? ns : e))) }
       : {}),

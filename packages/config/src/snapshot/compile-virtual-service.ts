@@ -2,7 +2,7 @@ import type { VirtualServiceSpec } from '../generated/istio-types.js'
 import { parseDurationMs } from '../model/duration.js'
 import type { VirtualService } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
-import { resolveHost } from './host-name.js'
+import type { HostResolver } from './host-name.js'
 import { compileStringMatch, type StringMatcher } from './string-matcher.js'
 
 type HTTPRoute = NonNullable<VirtualServiceSpec['http']>[number]
@@ -166,7 +166,7 @@ export function weighted(destinations: RouteDestination[]): WeightedDestinations
 function destination(
   d: { host: string; subset?: string; port?: { number?: number } },
   namespace: string,
-  domain: string,
+  resolve: HostResolver,
   weight = 0,
   headers?: {
     request?: Parameters<typeof headerOperations>[0]
@@ -176,7 +176,7 @@ function destination(
   const request = headerOperations(headers?.request)
   const response = headerOperations(headers?.response)
   return Object.freeze({
-    host: resolveHost(d.host, namespace, domain),
+    host: resolve(d.host, namespace),
     ...(d.subset ? { subset: d.subset } : {}),
     ...(d.port?.number !== undefined ? { port: d.port.number } : {}),
     weight,
@@ -193,7 +193,7 @@ function compileRoute(
   route: HTTPRoute,
   index: number,
   vs: VirtualService,
-  domain: string,
+  resolve: HostResolver,
 ): CompiledHttpRoute {
   const ns = vs.metadata.namespace
   const source = `${resourceKey(vs)}#http[${index}]`
@@ -224,7 +224,7 @@ function compileRoute(
     action = {
       kind: 'route',
       destinations: weighted(
-        (route.route ?? []).map((d) => destination(d.destination, ns, domain, d.weight ?? 0, d.headers)),
+        (route.route ?? []).map((d) => destination(d.destination, ns, resolve, d.weight ?? 0, d.headers)),
       ),
     }
   }
@@ -232,10 +232,13 @@ function compileRoute(
   if (route.mirror) {
     // An unset mirror percentage mirrors everything; an explicit 0 mirrors nothing.
     const percent = route.mirrorPercentage?.value ?? route.mirrorPercent ?? route.mirror_percent ?? 100
-    mirrors.push({ destination: destination(route.mirror, ns, domain), percent })
+    mirrors.push({ destination: destination(route.mirror, ns, resolve), percent })
   }
   for (const m of route.mirrors ?? []) {
-    mirrors.push({ destination: destination(m.destination, ns, domain), percent: m.percentage?.value ?? 100 })
+    mirrors.push({
+      destination: destination(m.destination, ns, resolve),
+      percent: m.percentage?.value ?? 100,
+    })
   }
   const fault = route.fault
   const delayMs = ms(fault?.delay?.fixedDelay)
@@ -314,7 +317,7 @@ export function appliesToMesh(vs: VirtualService): boolean {
   return gateways.length === 0 || gateways.includes('mesh')
 }
 
-export function compileVirtualService(vs: VirtualService, domain: string): CompiledVirtualService {
+export function compileVirtualService(vs: VirtualService, resolve: HostResolver): CompiledVirtualService {
   const ns = vs.metadata.namespace
   const exportTo = vs.spec.exportTo
   return Object.freeze({
@@ -323,7 +326,7 @@ export function compileVirtualService(vs: VirtualService, domain: string): Compi
     ...(exportTo && !exportTo.includes('*')
       ? { exportTo: new Set(exportTo.map((e) => (e === '.' ? ns : e))) }
       : {}),
-    hosts: Object.freeze((vs.spec.hosts ?? []).map((h) => resolveHost(h, ns, domain))),
-    http: Object.freeze((vs.spec.http ?? []).map((r, i) => compileRoute(r, i, vs, domain))),
+    hosts: Object.freeze((vs.spec.hosts ?? []).map((h) => resolve(h, ns))),
+    http: Object.freeze((vs.spec.http ?? []).map((r, i) => compileRoute(r, i, vs, resolve))),
   })
 }

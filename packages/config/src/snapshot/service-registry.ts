@@ -1,6 +1,6 @@
 import type { Resource, ServiceEntry, WorkloadEntry } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
-import { resolveHost } from './host-name.js'
+import type { HostResolver } from './host-name.js'
 
 /** An endpoint a workload registered at run time (from the control plane, or the `registry` option). */
 export interface RegistryEndpoint {
@@ -99,7 +99,7 @@ function entryEndpoint(we: WorkloadEntry, fallbackPort: number): Endpoint {
 export function buildServiceRegistry(
   resources: readonly Resource[],
   registry: readonly RegistryEndpoint[],
-  domain: string,
+  resolve: HostResolver,
 ): { services: Map<string, ServiceInfo>; workloads: WorkloadInfo[] } {
   const services = new Map<string, MutableService>()
   const workloads: WorkloadInfo[] = []
@@ -126,7 +126,7 @@ export function buildServiceRegistry(
     const ns = r.metadata.namespace
     switch (r.kind) {
       case 'Service': {
-        const s = serviceFor(resolveHost(r.metadata.name, ns, domain), ns, {})
+        const s = serviceFor(resolve(r.metadata.name, ns), ns, {})
         s.sources.push(resourceKey(r))
         for (const p of r.spec.ports ?? []) {
           s.ports.push({
@@ -157,14 +157,14 @@ export function buildServiceRegistry(
         })
         break
       case 'ServiceEntry':
-        addServiceEntry(r, serviceFor, workloadEntries, domain)
+        addServiceEntry(r, serviceFor, workloadEntries, resolve)
         break
       default:
         break
     }
   }
   for (const e of registry) {
-    const host = resolveHost(e.service, e.namespace, domain)
+    const host = resolve(e.service, e.namespace)
     const s = serviceFor(host, e.namespace, {})
     if (!s.sources.includes('registry')) s.sources.push('registry')
     s.endpoints.push(
@@ -206,7 +206,7 @@ function addServiceEntry(
   se: ServiceEntry,
   serviceFor: (host: string, namespace: string, init: Partial<MutableService>) => MutableService,
   workloadEntries: readonly WorkloadEntry[],
-  domain: string,
+  resolve: HostResolver,
 ) {
   const ns = se.metadata.namespace
   const spec = se.spec
@@ -238,7 +238,7 @@ function addServiceEntry(
     }
   }
   for (const raw of spec.hosts) {
-    const host = resolveHost(raw, ns, domain)
+    const host = resolve(raw, ns)
     const s = serviceFor(host, ns, {})
     s.location = spec.location ?? 'MESH_EXTERNAL'
     s.resolution = spec.resolution ?? 'NONE'

@@ -12,7 +12,7 @@ import {
 } from './compile-virtual-service.js'
 import { contentHash } from './content-hash.js'
 import { HostIndex } from './host-index.js'
-import { DEFAULT_DOMAIN_SUFFIX, resolveHost } from './host-name.js'
+import { DEFAULT_DOMAIN_SUFFIX, type HostResolver, resolveHost, splitServiceHost } from './host-name.js'
 import { PolicyIndex, type WorkloadPolicies } from './policy-index.js'
 import {
   buildServiceRegistry,
@@ -53,6 +53,9 @@ export class Snapshot {
   readonly virtualServices: HostIndex<CompiledVirtualService>
   readonly destinationRules: HostIndex<CompiledDestinationRule>
   readonly policies: PolicyIndex
+  /** Every namespace the config or the registry names: what makes `name.namespace` a service. */
+  readonly namespaces: ReadonlySet<string>
+  readonly #resolve: HostResolver
 
   /** Use `compileSnapshot`, which validates first. */
   constructor(resources: readonly Resource[], options: SnapshotOptions = {}) {
@@ -76,16 +79,22 @@ export class Snapshot {
       domain,
       outbound: this.outboundTrafficPolicy,
     })
-    const { services, workloads } = buildServiceRegistry(sorted, registry, domain)
+    const namespaces = new Set(['default', this.rootNamespace])
+    for (const r of sorted) namespaces.add(r.metadata.namespace)
+    for (const e of registry) namespaces.add(e.namespace)
+    this.namespaces = namespaces
+    const resolve: HostResolver = (host, namespace) => resolveHost(host, namespace, domain, namespaces)
+    this.#resolve = resolve
+    const { services, workloads } = buildServiceRegistry(sorted, registry, resolve)
     this.services = services
     this.workloads = Object.freeze(workloads)
     const vs = sorted
       .filter((r): r is VirtualService => r.kind === 'VirtualService' && appliesToMesh(r))
-      .map((r) => compileVirtualService(r, domain))
+      .map((r) => compileVirtualService(r, resolve))
     this.virtualServices = new HostIndex(vs.flatMap((v) => v.hosts.map((h) => [h, v] as const)))
     const dr = sorted
       .filter((r): r is DestinationRule => r.kind === 'DestinationRule')
-      .map((r) => compileDestinationRule(r, domain))
+      .map((r) => compileDestinationRule(r, resolve))
     this.destinationRules = new HostIndex(dr.map((d) => [d.host, d] as const))
     this.policies = new PolicyIndex(sorted, this.rootNamespace)
     Object.freeze(this)
@@ -93,7 +102,7 @@ export class Snapshot {
 
   /** The FQDN a caller in `namespace` means by `host`. */
   resolveHost(host: string, namespace: string): string {
-    return resolveHost(host, namespace, this.domainSuffix)
+    return this.#resolve(host, namespace)
   }
 
   service(fqdn: string): ServiceInfo | undefined {
@@ -105,7 +114,7 @@ export class Snapshot {
    * it, Istio's preference — the caller's namespace, then the service's, then the first by name.
    */
   virtualServiceFor(fqdn: string, namespace: string): CompiledVirtualService | undefined {
-    return pick(this.virtualServices.lookup(fqdn), namespace, this.services.get(fqdn)?.namespace)
+    return pick(this.virtualServices.lookup(fqdn), namespace, this.#serviceNamespace(fqdn))
   }
 
   /** The DestinationRule in force for `fqdn` from `namespace`, by the same preference plus the root namespace. */
@@ -113,9 +122,13 @@ export class Snapshot {
     return pick(
       this.destinationRules.lookup(fqdn),
       namespace,
-      this.services.get(fqdn)?.namespace,
+      this.#serviceNamespace(fqdn),
       this.rootNamespace,
     )
+  }
+
+  #serviceNamespace(fqdn: string): string | undefined {
+    return this.services.get(fqdn)?.namespace ?? splitServiceHost(fqdn, this.domainSuffix)?.namespace
   }
 
   /** The policies governing one workload; call once per snapshot, not per request. */
