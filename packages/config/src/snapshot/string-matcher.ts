@@ -1,4 +1,4 @@
-import { RE2JS } from 're2js'
+import { compileRe2 } from './re2.js'
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex' | 'present'
 
@@ -44,7 +44,7 @@ function prefix(value: string, ignoreCase: boolean): StringMatcher {
 }
 
 function regex(value: string, ignoreCase: boolean): StringMatcher {
-  const re = RE2JS.compile(value, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0)
+  const re = compileRe2(value, ignoreCase)
   return {
     kind: 'regex',
     value,

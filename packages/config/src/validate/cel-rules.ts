@@ -1,5 +1,6 @@
 import { type CelInput, CelScalar, celEnv, celFunc, celMethod, isCelError, parse, plan } from '@bufbuild/cel'
 import { strings } from '@bufbuild/cel/ext'
+import { parseDurationMs } from '../model/duration.js'
 
 /** One `x-kubernetes-validations` entry of Istio's CRDs. */
 export interface CelRuleSource {
@@ -28,7 +29,20 @@ const kubernetesUrl = [
 
 const env = celEnv({ funcs: [...strings, ...kubernetesUrl] })
 
+/** The rule on 196 of Istio's duration fields, checked natively: it is most of the CEL work. */
+export const DURATION_RULE = "duration(self) >= duration('1ms')"
+
 export function compileCelRule(source: CelRuleSource): CelRule {
+  if (source.rule === DURATION_RULE) {
+    return {
+      rule: source.rule,
+      message: source.message ?? `failed rule: ${source.rule}`,
+      test: (self) => {
+        const ms = typeof self === 'string' ? parseDurationMs(self) : undefined
+        return ms !== undefined && ms >= 1
+      },
+    }
+  }
   const run = plan(env, parse(source.rule))
   return {
     rule: source.rule,

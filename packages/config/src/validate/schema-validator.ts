@@ -6,7 +6,7 @@ import type { PathSegment } from '../model/diagnostic.js'
 import { parseDurationMs } from '../model/duration.js'
 import { apiVersionsOf, KINDS } from '../model/kinds.js'
 import { rateLimitPolicySchema } from '../model/rate-limit-policy-schema.js'
-import { type CelRule, type CelRuleSource, compileCelRule } from './cel-rules.js'
+import { type CelRule, type CelRuleSource, compileCelRule, DURATION_RULE } from './cel-rules.js'
 
 /** A schema violation, before it is placed in a file. */
 export interface SchemaIssue {
@@ -54,8 +54,6 @@ function envelope(kind: string, apiVersions: string[], spec: JsonSchema | undefi
     },
   }
 }
-
-const DURATION_RULE = "duration(self) >= duration('1ms')"
 
 const durationPrecision: CelRule = {
   rule: 'duration is whole milliseconds',

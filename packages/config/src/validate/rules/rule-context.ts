@@ -1,5 +1,5 @@
-import { RE2JS } from 're2js'
 import type { PathSegment, Severity } from '../../model/diagnostic.js'
+import { compileRe2 } from '../../snapshot/re2.js'
 
 export interface RuleIssue {
   readonly severity: Severity
@@ -79,7 +79,7 @@ export function checkHost(ctx: RuleContext, path: PathSegment[], host: string, w
 /** Istio compiles its regexes with RE2: refuse what RE2 refuses (look-around, back-references). */
 export function regexProblem(pattern: string): string | undefined {
   try {
-    RE2JS.compile(pattern)
+    compileRe2(pattern)
     return undefined
   } catch (e) {
     return `invalid RE2 regex ${JSON.stringify(pattern)}: ${(e as Error).message}`
