@@ -16,9 +16,12 @@ export { loadConfig } from './load-config.js'
 export type { Diagnostic, PathSegment, Severity } from './model/diagnostic.js'
 export { formatDiagnostic, formatPath, hasErrors } from './model/diagnostic.js'
 export { parseDurationMs } from './model/duration.js'
+export type { FieldStatus, FieldSupport, KindSupport } from './model/field-support.js'
+export { FIELD_SUPPORT, fieldSupport } from './model/field-support.js'
 export type { Enforcement, KindInfo } from './model/kinds.js'
 export { KINDS } from './model/kinds.js'
 export type { RateLimitPolicySpec } from './model/rate-limit-policy-schema.js'
+export { rateLimitPolicySchema } from './model/rate-limit-policy-schema.js'
 export type {
   AuthorizationPolicy,
   DestinationRule,

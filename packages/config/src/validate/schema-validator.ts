@@ -60,7 +60,8 @@ const durationPrecision: CelRule = {
   message: 'only durations to ms precision are supported',
   test(self) {
     const ms = typeof self === 'string' ? parseDurationMs(self) : undefined
-    return ms === undefined || Math.abs(ms - Math.round(ms)) < 1e-6
+    // Below 1 ms (or not a duration) the minimum rule already speaks; say one thing at a time.
+    return ms === undefined || ms < 1 || Math.abs(ms - Math.round(ms)) < 1e-6
   },
 }
 
