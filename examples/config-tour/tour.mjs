@@ -52,7 +52,7 @@ for (const route of vs?.http ?? []) {
   const destinations =
     action.kind === 'route'
       ? action.destinations.destinations
-          .map((d, i) => {
+          .map((d) => {
             const share =
               ((d.weight || (action.destinations.destinations.length === 1 ? 1 : 0)) /
                 action.destinations.total) *

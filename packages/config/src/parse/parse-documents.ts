@@ -103,9 +103,17 @@ function split(
       file,
       locate: (path, key) => locatorFor(index)([...prefix, ...path], key ?? false),
     })
-    if (Array.isArray(value)) value.forEach((item, i) => documents.push(at([i], item)))
-    else if (isKubernetesList(value)) value.items.forEach((item, i) => documents.push(at(['items', i], item)))
-    else documents.push(at([], value))
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        documents.push(at([i], item))
+      })
+    } else if (isKubernetesList(value)) {
+      value.items.forEach((item, i) => {
+        documents.push(at(['items', i], item))
+      })
+    } else {
+      documents.push(at([], value))
+    }
   })
   return documents
 }
