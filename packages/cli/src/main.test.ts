@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { run } from './main.js'
 
@@ -135,18 +133,5 @@ describe('weft analyze', () => {
     const { code, out } = await weft(['analyze', ...files])
     expect(out).toBe('')
     expect(code).toBe(0)
-  })
-})
-
-describe('the weft binary', () => {
-  const bin = resolve(here, '../dist/bin.js')
-  const exec = promisify(execFile)
-  it('exits with the status run() returns', async () => {
-    await expect(exec(process.execPath, [bin, 'validate', '-f', bookinfo])).resolves.toMatchObject({
-      stdout: '',
-    })
-    const dir = tempConfig({ 'bad.yaml': BAD })
-    await expect(exec(process.execPath, [bin, 'validate', '-f', dir])).rejects.toMatchObject({ code: 1 })
-    await expect(exec(process.execPath, [bin, 'validate'])).rejects.toMatchObject({ code: 2 })
   })
 })
