@@ -77,18 +77,27 @@ interface MutableService {
   sources: string[]
 }
 
-function entryEndpoint(we: WorkloadEntry, fallbackPort: number): Endpoint {
-  const spec = we.spec
+/** The fields every endpoint source shares: a WorkloadEntry, a ServiceEntry endpoint, a registration. */
+interface EndpointFields {
+  readonly address?: string
+  readonly ports?: Readonly<Record<string, number>>
+  readonly labels?: Readonly<Record<string, string>>
+  readonly locality?: string
+  readonly weight?: number
+  readonly serviceAccount?: string
+}
+
+function endpoint(e: EndpointFields, port: number, mtls: boolean, source: string): Endpoint {
   return Object.freeze({
-    address: spec.address ?? '',
-    port: Object.values(spec.ports ?? {})[0] ?? fallbackPort,
-    ports: Object.freeze({ ...(spec.ports ?? {}) }),
-    labels: Object.freeze({ ...(spec.labels ?? {}) }),
-    ...(spec.locality ? { locality: spec.locality } : {}),
-    weight: spec.weight ?? 1,
-    ...(spec.serviceAccount ? { serviceAccount: spec.serviceAccount } : {}),
-    mtls: false,
-    source: resourceKey(we),
+    address: e.address ?? '',
+    port,
+    ports: Object.freeze({ ...(e.ports ?? {}) }),
+    labels: Object.freeze({ ...(e.labels ?? {}) }),
+    ...(e.locality ? { locality: e.locality } : {}),
+    weight: e.weight ?? 1,
+    ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
+    mtls,
+    source,
   })
 }
 
@@ -167,19 +176,7 @@ export function buildServiceRegistry(
     const host = resolve(e.service, e.namespace)
     const s = serviceFor(host, e.namespace, {})
     if (!s.sources.includes('registry')) s.sources.push('registry')
-    s.endpoints.push(
-      Object.freeze({
-        address: e.address,
-        port: e.port,
-        ports: Object.freeze({}),
-        labels: Object.freeze({ ...(e.labels ?? {}) }),
-        ...(e.locality ? { locality: e.locality } : {}),
-        weight: e.weight ?? 1,
-        ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
-        mtls: e.mtls ?? false,
-        source: 'registry',
-      }),
-    )
+    s.endpoints.push(endpoint({ ...e, ports: {} }, e.port, e.mtls ?? false, 'registry'))
     workloads.push({
       namespace: e.namespace,
       labels: e.labels ?? {},
@@ -217,23 +214,17 @@ function addServiceEntry(
     ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
   }))
   const firstPort = ports[0]?.targetPort ?? ports[0]?.number ?? 80
+  // An endpoint's port for the entry's first port, by that port's name, as Istio maps them.
+  const firstName = ports[0]?.name
+  const portOf = (mapped: Readonly<Record<string, number>> | undefined) =>
+    (firstName !== undefined ? mapped?.[firstName] : undefined) ?? firstPort
   const endpoints: Endpoint[] = (spec.endpoints ?? []).map((e) =>
-    Object.freeze({
-      address: e.address ?? '',
-      port: (ports[0]?.name !== undefined ? e.ports?.[ports[0].name] : undefined) ?? firstPort,
-      ports: Object.freeze({ ...(e.ports ?? {}) }),
-      labels: Object.freeze({ ...(e.labels ?? {}) }),
-      ...(e.locality ? { locality: e.locality } : {}),
-      weight: e.weight ?? 1,
-      ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
-      mtls: false,
-      source: resourceKey(se),
-    }),
+    endpoint(e, portOf(e.ports), false, resourceKey(se)),
   )
   if (spec.workloadSelector) {
     for (const we of workloadEntries) {
       if (we.metadata.namespace === ns && selects(spec.workloadSelector.labels, we.spec.labels ?? {})) {
-        endpoints.push(entryEndpoint(we, firstPort))
+        endpoints.push(endpoint(we.spec, portOf(we.spec.ports), false, resourceKey(we)))
       }
     }
   }
