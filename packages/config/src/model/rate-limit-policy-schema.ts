@@ -103,6 +103,7 @@ export interface RateLimitPolicySpec {
       sourcePrincipals?: string[]
       sourceNamespaces?: string[]
     }>
+    /** Envoy's token bucket; `tokensPerFill` defaults to 1, as Envoy's does. */
     tokenBucket: { maxTokens: number; tokensPerFill?: number; fillInterval: string }
   }>
   /** Default: status 429. */
