@@ -53,6 +53,7 @@ export type {
   CompiledMirror,
   CompiledRetries,
   CompiledVirtualService,
+  CorsPolicy,
   HeaderOperations,
   RouteAction,
   RouteDestination,
@@ -73,5 +74,6 @@ export { selects } from './snapshot/service-registry.js'
 export type { SnapshotOptions } from './snapshot/snapshot.js'
 export { compileSnapshot, Snapshot } from './snapshot/snapshot.js'
 export type { StringMatcher, StringMatchKind } from './snapshot/string-matcher.js'
+export type { UriRegexRewrite } from './snapshot/uri-regex-rewrite.js'
 export type { ValidateOptions, ValidationResult } from './validate/validate-documents.js'
 export { validateDocuments } from './validate/validate-documents.js'

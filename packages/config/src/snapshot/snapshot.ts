@@ -114,17 +114,15 @@ export class Snapshot {
    * it, Istio's preference — the caller's namespace, then the service's, then the first by name.
    */
   virtualServiceFor(fqdn: string, namespace: string): CompiledVirtualService | undefined {
-    return pick(this.virtualServices.lookup(fqdn), namespace, this.#serviceNamespace(fqdn))
+    return pick(this.virtualServices.lookup(fqdn), namespace, () => [this.#serviceNamespace(fqdn)])
   }
 
   /** The DestinationRule in force for `fqdn` from `namespace`, by the same preference plus the root namespace. */
   destinationRuleFor(fqdn: string, namespace: string): CompiledDestinationRule | undefined {
-    return pick(
-      this.destinationRules.lookup(fqdn),
-      namespace,
+    return pick(this.destinationRules.lookup(fqdn), namespace, () => [
       this.#serviceNamespace(fqdn),
       this.rootNamespace,
-    )
+    ])
   }
 
   #serviceNamespace(fqdn: string): string | undefined {
@@ -151,13 +149,13 @@ export class Snapshot {
 function pick<T extends { namespace: string; exportTo?: ReadonlySet<string> }>(
   candidates: readonly T[],
   callerNamespace: string,
-  ...preferred: (string | undefined)[]
+  preferred: () => readonly (string | undefined)[],
 ): T | undefined {
   if (candidates.length === 0) return undefined
   if (candidates.length === 1)
     return visibleTo(candidates[0] as T, callerNamespace) ? candidates[0] : undefined
   const visible = candidates.filter((c) => visibleTo(c, callerNamespace))
-  for (const ns of [callerNamespace, ...preferred]) {
+  for (const ns of [callerNamespace, ...preferred()]) {
     const found = visible.find((c) => c.namespace === ns)
     if (found) return found
   }

@@ -1,6 +1,7 @@
+import type { CompiledFault } from '@weft/config'
 import { describe, expect, it } from 'vitest'
 import { mulberry32, sequence } from '../test-support/seeded-random.js'
-import { type CompiledFault, decideFault, type FaultDecision } from './fault-decision.js'
+import { decideFault, type FaultDecision } from './fault-decision.js'
 
 const none: FaultDecision = { delayMs: 0, abort: null }
 
@@ -14,13 +15,13 @@ describe('fault injection', () => {
     { name: 'Istio: a route without fault forwards as is', fault: undefined, draws: [0], expected: none },
     {
       name: 'Istio: a delay with no percentage delays no request',
-      fault: { delay: { fixedDelayMs: 5000 } },
+      fault: { delay: { fixedDelayMs: 5000, percent: 0 } },
       draws: [0],
       expected: none,
     },
     {
       name: 'Istio: an abort with no percentage aborts no request',
-      fault: { abort: { httpStatus: 503 } },
+      fault: { abort: { httpStatus: 503, percent: 0 } },
       draws: [0],
       expected: none,
     },
@@ -98,9 +99,9 @@ describe('fault injection', () => {
     },
     {
       name: 'Istio: abort.grpcStatus aborts a gRPC call with that status',
-      fault: { abort: { grpcStatus: 14, percent: 100 } },
+      fault: { abort: { grpcStatus: 'UNAVAILABLE', percent: 100 } },
       draws: [0],
-      expected: { delayMs: 0, abort: { grpcStatus: 14 } },
+      expected: { delayMs: 0, abort: { grpcStatus: 'UNAVAILABLE' } },
     },
     {
       name: 'Istio: a percentage above 100 behaves as 100',
@@ -114,7 +115,9 @@ describe('fault injection', () => {
   }
 
   it('Weft: the common no-fault answer is one shared frozen value', () => {
-    expect(decideFault(undefined, Math.random)).toBe(decideFault({ delay: { fixedDelayMs: 1 } }, Math.random))
+    expect(decideFault(undefined, Math.random)).toBe(
+      decideFault({ delay: { fixedDelayMs: 1, percent: 0 } }, Math.random),
+    )
     expect(Object.isFrozen(decideFault(undefined, Math.random))).toBe(true)
   })
 

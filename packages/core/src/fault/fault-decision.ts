@@ -1,18 +1,10 @@
-/**
- * A route's `fault`, compiled: durations in milliseconds, the deprecated integer `percent`
- * folded into `percent`, `grpcStatus` names turned into codes. An unset `percent` means the
- * fault never fires, as Istio's API says today ("If not specified, no request will be
- * delayed/aborted"); older docs said every request.
- */
-export interface CompiledFault {
-  readonly delay?: { readonly fixedDelayMs: number; readonly percent?: number }
-  readonly abort?: { readonly httpStatus?: number; readonly grpcStatus?: number; readonly percent?: number }
-}
+import type { CompiledFault } from '@weft/config'
 
 /** Delay the request by `delayMs`, then, if `abort` is set, answer with it instead of forwarding. */
 export interface FaultDecision {
   readonly delayMs: number
-  readonly abort: { readonly httpStatus?: number; readonly grpcStatus?: number } | null
+  /** `grpcStatus` is the status name, as Istio writes it (`UNAVAILABLE`). */
+  readonly abort: { readonly httpStatus?: number; readonly grpcStatus?: string } | null
 }
 
 const NO_FAULT: FaultDecision = Object.freeze({ delayMs: 0, abort: null })
@@ -21,15 +13,16 @@ const NO_FAULT: FaultDecision = Object.freeze({ delayMs: 0, abort: null })
  * Istio hands Envoy a percentage as parts per million (truncated), and Envoy fires when
  * `random mod 1e6` is below it; the same granularity here keeps a seeded run comparable.
  */
-function fires(percent: number | undefined, random: () => number): boolean {
-  if (percent === undefined || !(percent > 0)) return false
+function fires(percent: number, random: () => number): boolean {
+  if (!(percent > 0)) return false
   const perMillion = Math.floor(Math.min(percent, 100) * 10_000)
   if (perMillion >= 1_000_000) return true
   return Math.floor(random() * 1_000_000) < perMillion
 }
 
 /**
- * Decides a request's fault. The delay is drawn before the abort, and a draw is taken only for
+ * Decides a request's fault. The snapshot compiled an unset percentage to 0: such a fault never
+ * fires, as Istio's API says today ("If not specified, no request will be delayed/aborted"). The delay is drawn before the abort, and a draw is taken only for
  * a fault whose percentage is strictly between 0 and 100, so a seeded `random` replays exactly.
  * Envoy applies both when both fire: the delay first, then the abort.
  */

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { ConnectionPool, poolLimits } from './connection-pool.js'
+
+describe('poolLimits (Istio connectionPool → Envoy circuit-breaker thresholds)', () => {
+  it("Istio: unset limits are Envoy's unlimited (2^32-1), connect timeout 10 s", () => {
+    expect(poolLimits(undefined)).toEqual({
+      maxConnections: 2 ** 32 - 1,
+      maxPendingRequests: 2 ** 32 - 1,
+      maxRequests: 2 ** 32 - 1,
+      maxRetries: 2 ** 32 - 1,
+      maxRequestsPerConnection: 0,
+      connectTimeoutMs: 10_000,
+    })
+  })
+  it('Istio: each field maps to its threshold (Bookinfo circuit-breaking task)', () => {
+    expect(
+      poolLimits({
+        tcp: { maxConnections: 1, connectTimeout: '250ms' },
+        http: {
+          http1MaxPendingRequests: 1,
+          http2MaxRequests: 10,
+          maxRetries: 3,
+          maxRequestsPerConnection: 1,
+          idleTimeout: '30s',
+        },
+      }),
+    ).toEqual({
+      maxConnections: 1,
+      maxPendingRequests: 1,
+      maxRequests: 10,
+      maxRetries: 3,
+      maxRequestsPerConnection: 1,
+      connectTimeoutMs: 250,
+      idleTimeoutMs: 30_000,
+    })
+  })
+})
+
+describe('ConnectionPool admission', () => {
+  it('Envoy: requests past max_requests overflow (UO) until one finishes', () => {
+    const pool = new ConnectionPool(poolLimits({ http: { http2MaxRequests: 2 } }))
+    expect([pool.admitRequest(), pool.admitRequest(), pool.admitRequest()]).toEqual([
+      'admitted',
+      'admitted',
+      'overflow',
+    ])
+    pool.releaseRequest()
+    expect(pool.admitRequest()).toBe('admitted')
+    expect(pool.active).toBe(2)
+  })
+  it('Envoy: pending requests past max_pending_requests overflow', () => {
+    const pool = new ConnectionPool(poolLimits({ http: { http1MaxPendingRequests: 1 } }))
+    expect([pool.admitPending(), pool.admitPending()]).toEqual(['admitted', 'overflow'])
+    pool.releasePending()
+    expect(pool.pending).toBe(0)
+  })
+  it('Envoy: retries past max_retries overflow; releases never go below zero', () => {
+    const pool = new ConnectionPool(poolLimits({ http: { maxRetries: 1 } }))
+    expect([pool.admitRetry(), pool.admitRetry()]).toEqual(['admitted', 'overflow'])
+    pool.releaseRetry()
+    pool.releaseRetry()
+    expect(pool.retries).toBe(0)
+    expect(pool.toJSON()).toMatchObject({ active: 0, pending: 0, retries: 0 })
+  })
+})
