@@ -18,6 +18,10 @@ export interface KindSupport {
 }
 
 const NOT_YET: FieldSupport = { status: 'parsed', note: 'validated; not yet enforced at run time' }
+const DECIDED: FieldSupport = {
+  status: 'parsed',
+  note: 'decided by @weft/core (see decisions.md); not yet applied to traffic',
+}
 const NO_PROXY: FieldSupport = {
   status: 'parsed',
   note: 'validated; Weft runs no gateway or sidecar proxy to apply it',
@@ -27,6 +31,14 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   VirtualService: {
     default: NOT_YET,
     fields: {
+      hosts: DECIDED,
+      exportTo: DECIDED,
+      http: DECIDED,
+      'http.delegate': { status: 'parsed', note: 'validated; delegation is not yet followed' },
+      'http.corsPolicy': {
+        status: 'parsed',
+        note: 'carried with the routing decision for the server side; not yet applied',
+      },
       gateways: {
         status: 'parsed',
         note: 'only rules with no gateways, or naming `mesh`, apply in-process; others are ignored (analyze: WFT0202)',
@@ -49,6 +61,19 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   DestinationRule: {
     default: NOT_YET,
     fields: {
+      host: DECIDED,
+      exportTo: DECIDED,
+      'trafficPolicy.loadBalancer': DECIDED,
+      'trafficPolicy.outlierDetection': DECIDED,
+      'trafficPolicy.connectionPool': DECIDED,
+      'trafficPolicy.retryBudget': DECIDED,
+      'trafficPolicy.portLevelSettings': DECIDED,
+      'subsets.trafficPolicy': DECIDED,
+      'subsets.trafficPolicy.tls': NOT_YET,
+      'subsets.trafficPolicy.portLevelSettings.tls': NOT_YET,
+      'trafficPolicy.portLevelSettings.tls': NOT_YET,
+      'subsets.trafficPolicy.tunnel': NO_PROXY,
+      'subsets.trafficPolicy.proxyProtocol': NO_PROXY,
       subsets: {
         status: 'honoured',
         note: 'subsets and their labels are compiled into the snapshot and checked by analyze (WFT0101)',
