@@ -1,4 +1,12 @@
 export type {
+  AuthorizationDecision,
+  CustomCheck,
+  DryRunMatch,
+  PolicyAction,
+} from './authz/authorization-decision.js'
+export type { AuthorizationRequest } from './authz/authorization-request.js'
+export { Authorizer, compileAuthorization } from './authz/compile-authorization.js'
+export type {
   EscapedSlashesAction,
   NormalizedPath,
   PathNormalization,

@@ -47,6 +47,10 @@ export class PolicyIndex {
     this.rootNamespace = rootNamespace
     for (const r of resources) {
       if (!(r.kind in FIELD)) continue
+      // A policy with targetRef(s) attaches to gateways and waypoints, never to a workload
+      // (Istio's ShouldAttachPolicy); applying it namespace-wide would deny by surprise.
+      const target = r.spec as { targetRef?: unknown; targetRefs?: readonly unknown[] }
+      if (target.targetRef || target.targetRefs?.length) continue
       const list = this.#byNamespace.get(r.metadata.namespace)
       if (list) list.push(r as PolicyResource)
       else this.#byNamespace.set(r.metadata.namespace, [r as PolicyResource])

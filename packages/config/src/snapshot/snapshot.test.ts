@@ -277,6 +277,15 @@ spec:
     expect(names({ app: 'x' }, 'prod')).toEqual(['mesh', 'other'])
   })
 
+  it('leaves out policies with a targetRef: Istio attaches those to gateways and waypoints only', () => {
+    const snapshot = compileSnapshot(
+      yaml(
+        'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: waypoint}\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]\n  rules: [{}]\n',
+      ),
+    )
+    expect(snapshot.policiesFor('default', { app: 'ratings' }).authorization).toEqual([])
+  })
+
   it('versions by content: the same resources in any order agree; a change changes it', () => {
     const rs = resources('destination-rule-all.yaml', 'virtual-service-reviews-80-20.yaml')
     const a = compileSnapshot(rs).version

@@ -659,12 +659,12 @@ const cases: Case[] = [
     message: '`provider` must not be with non CUSTOM action, found ALLOW',
   },
   {
-    name: 'path template with {**} before the end',
-    yaml: `${AP}  rules:\n  - to:\n    - operation:\n        paths: ["/{**}/admin"]\n`,
+    name: 'path template with an operator after {**}',
+    yaml: `${AP}  rules:\n  - to:\n    - operation:\n        paths: ["/{**}/{*}"]\n`,
     field: 'spec.rules[0].to[0].operation.paths[0]',
     line: 9,
     column: 17,
-    token: '"/{**}/admin"',
+    token: '"/{**}/{*}"',
     message: '{**} is not the last operator',
   },
   {

@@ -18,3 +18,12 @@ describe("Istio's own files validate with no error", () => {
     }
   }
 })
+
+describe('valid edge cases Istio accepts', () => {
+  it("a path template with literals after {**} (Istio's own /store/{**}/cart)", () => {
+    const text =
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: store}\nspec:\n  rules:\n  - to:\n    - operation:\n        paths: ["/store/{**}/cart"]\n'
+    const parsed = parseDocuments({ file: 'ap.yaml', text })
+    expect(validateDocuments(parsed.documents).diagnostics).toEqual([])
+  })
+})

@@ -110,7 +110,8 @@ function checkPathPattern(ctx: RuleContext, path: PathSegment[], value: string, 
   if (value.includes('{') || value.includes('}')) {
     const segments = value.split('/')
     const doubleAt = segments.indexOf('{**}')
-    if (doubleAt >= 0 && doubleAt !== segments.length - 1) {
+    // Literals may follow {**} (Istio's own tests use /store/{**}/cart); operators may not.
+    if (doubleAt >= 0 && segments.slice(doubleAt + 1).some((s) => s === '{*}' || s === '{**}')) {
       ctx.error(
         path,
         `invalid or unsupported path ${value}, found in ${field}. {**} is not the last operator`,
