@@ -97,7 +97,7 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   Sidecar: { default: NO_PROXY },
   WorkloadGroup: { default: NO_PROXY },
   AuthorizationPolicy: {
-    default: NOT_YET,
+    default: DECIDED,
     fields: {
       'rules.to.operation.paths': {
         status: 'parsed',
