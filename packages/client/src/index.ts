@@ -1,0 +1,5 @@
+export type { MeshDispatcherOptions } from './mesh-dispatcher.js'
+export { createMeshDispatcher } from './mesh-dispatcher.js'
+export type { MeshInterceptorOptions } from './mesh-interceptor.js'
+export { meshInterceptor } from './mesh-interceptor.js'
+export { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'

@@ -1,0 +1,15 @@
+import { Agent, type Dispatcher } from 'undici'
+import { type MeshInterceptorOptions, meshInterceptor } from './mesh-interceptor.js'
+
+export interface MeshDispatcherOptions extends MeshInterceptorOptions {
+  /** Options for the Agent underneath (connection pools per origin). */
+  readonly agent?: Agent.Options
+}
+
+/**
+ * `mesh.dispatcher`: an undici Agent with the mesh's interceptors composed on it. The order of
+ * interceptors is declared here, and only here.
+ */
+export function createMeshDispatcher(options: MeshDispatcherOptions): Dispatcher {
+  return new Agent(options.agent).compose(meshInterceptor(options))
+}

@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createMeshDispatcher, RESPONSE_FLAGS_HEADER } from '@weft/client'
+import { compileSnapshot, loadConfig, type RegistryEndpoint, type Snapshot } from '@weft/config'
+import { type Dispatcher, fetch, request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
+const istio = (file: string) => ({ file, text: readFileSync(join(bookinfo, file), 'utf8') })
+
+const upstreams: Upstream[] = []
+let registry: RegistryEndpoint[] = []
+
+function endpoint(u: Upstream, service: string, version: string): RegistryEndpoint {
+  return {
+    service,
+    namespace: 'default',
+    address: '127.0.0.1',
+    port: u.port,
+    labels: { app: service, version },
+  }
+}
+
+function snapshotOf(...texts: { file: string; text: string }[]): Snapshot {
+  const loaded = loadConfig(texts)
+  expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
+  return compileSnapshot(loaded.resources, { registry })
+}
+
+let current: Snapshot
+let dispatcher: Dispatcher
+
+async function call(path: string, headers: Record<string, string> = {}, host = 'reviews:9080') {
+  const res = await request(`http://${host}${path}`, { dispatcher, headers })
+  const text = await res.body.text()
+  return { status: res.statusCode, headers: res.headers, body: text ? safeJson(text) : undefined, text }
+}
+
+function safeJson(
+  text: string,
+): { name?: string; url?: string; headers?: Record<string, string> } | undefined {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+beforeAll(async () => {
+  const [v1, v2, v3, ratings] = await Promise.all([
+    startUpstream('reviews-v1'),
+    startUpstream('reviews-v2'),
+    startUpstream('reviews-v3'),
+    startUpstream('ratings-v1'),
+  ])
+  upstreams.push(v1, v2, v3, ratings)
+  registry = [
+    endpoint(v1, 'reviews', 'v1'),
+    endpoint(v2, 'reviews', 'v2'),
+    endpoint(v3, 'reviews', 'v3'),
+    endpoint(ratings, 'ratings', 'v1'),
+  ]
+  current = snapshotOf(istio('destination-rule-all.yaml'), istio('virtual-service-reviews-80-20.yaml'))
+  dispatcher = createMeshDispatcher({
+    snapshot: () => current,
+    source: { namespace: 'default', labels: { app: 'productpage', version: 'v1' } },
+  })
+}, 30_000)
+
+afterAll(async () => {
+  await dispatcher?.close()
+  await stopAll(upstreams)
+})
+
+describe('mesh.dispatcher with Istio’s Bookinfo rules, against real upstream processes', () => {
+  it('virtual-service-reviews-80-20.yaml: 2,000 calls split 80/20 within ±3 points', async () => {
+    const counts: Record<string, number> = {}
+    for (let batch = 0; batch < 20; batch++) {
+      const results = await Promise.all(Array.from({ length: 100 }, () => call('/reviews/0')))
+      for (const r of results) {
+        expect(r.status).toBe(200)
+        const name = r.body?.name ?? 'none'
+        counts[name] = (counts[name] ?? 0) + 1
+      }
+    }
+    const v1 = ((counts['reviews-v1'] ?? 0) / 2000) * 100
+    expect(Math.abs(v1 - 80)).toBeLessThanOrEqual(3)
+    expect((counts['reviews-v1'] ?? 0) + (counts['reviews-v2'] ?? 0)).toBe(2000)
+  })
+
+  it('swapping in virtual-service-reviews-v3.yaml at run time moves all traffic to v3 with no failed call', async () => {
+    const calls: Promise<{ status: number; body?: { name?: string } }>[] = []
+    for (let i = 0; i < 300; i++) {
+      if (i === 150)
+        current = snapshotOf(istio('destination-rule-all.yaml'), istio('virtual-service-reviews-v3.yaml'))
+      calls.push(call('/reviews/1'))
+      if (i % 25 === 0) await new Promise((r) => setImmediate(r))
+    }
+    const results = await Promise.all(calls)
+    expect(results.every((r) => r.status === 200)).toBe(true)
+    const after = await Promise.all(Array.from({ length: 100 }, () => call('/reviews/2')))
+    expect(new Set(after.map((r) => r.body?.name))).toEqual(new Set(['reviews-v3']))
+  })
+
+  it('virtual-service-reviews-jason-v2-v3.yaml: end-user jason reaches v2, everyone else v3', async () => {
+    current = snapshotOf(
+      istio('destination-rule-all.yaml'),
+      istio('virtual-service-reviews-jason-v2-v3.yaml'),
+    )
+    const jason = await Promise.all(
+      Array.from({ length: 50 }, () => call('/reviews/0', { 'end-user': 'jason' })),
+    )
+    const others = await Promise.all(
+      Array.from({ length: 50 }, () => call('/reviews/0', { 'end-user': 'ann' })),
+    )
+    expect(new Set(jason.map((r) => r.body?.name))).toEqual(new Set(['reviews-v2']))
+    expect(new Set(others.map((r) => r.body?.name))).toEqual(new Set(['reviews-v3']))
+  })
+
+  it('virtual-service-ratings-test-abort.yaml: jason gets 500s (flag FI), others 200s', async () => {
+    current = snapshotOf(istio('destination-rule-all.yaml'), istio('virtual-service-ratings-test-abort.yaml'))
+    const jason = await call('/ratings/0', { 'end-user': 'jason' }, 'ratings:9080')
+    const ann = await call('/ratings/0', { 'end-user': 'ann' }, 'ratings:9080')
+    expect([jason.status, jason.headers[RESPONSE_FLAGS_HEADER]]).toEqual([500, 'FI'])
+    expect([ann.status, ann.body?.name]).toEqual([200, 'ratings-v1'])
+  })
+
+  it('a 300 ms delay fault (shaped as -test-delay.yaml) delays by 300 ms ±50', async () => {
+    const delay = istio('virtual-service-ratings-test-delay.yaml')
+    current = snapshotOf(istio('destination-rule-all.yaml'), {
+      ...delay,
+      text: delay.text.replace('fixedDelay: 7s', 'fixedDelay: 300ms'),
+    })
+    const started = performance.now()
+    const jason = await call('/ratings/0', { 'end-user': 'jason' }, 'ratings:9080')
+    const elapsed = performance.now() - started
+    expect(jason.status).toBe(200)
+    expect(elapsed).toBeGreaterThanOrEqual(300)
+    expect(elapsed).toBeLessThanOrEqual(350)
+    const quick = performance.now()
+    await call('/ratings/0', {}, 'ratings:9080')
+    expect(performance.now() - quick).toBeLessThan(250)
+  })
+
+  it('the upstream sees the route’s authority and path, with request header operations applied', async () => {
+    current = snapshotOf({
+      file: 'rw.yaml',
+      text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - uri: {prefix: /old/}\n    rewrite: {uri: /new/}\n    headers:\n      request: {set: {x-mesh: weft}}\n    route:\n    - destination: {host: reviews}\n',
+    })
+    const r = await call('/old/items?x=1')
+    expect(r.status).toBe(200)
+    expect(r.body?.url).toBe('/new/items?x=1')
+    expect(r.body?.headers?.['x-mesh']).toBe('weft')
+    expect(r.body?.headers?.host).toBe('reviews:9080')
+  })
+
+  it('direct responses, redirects and unmatched requests are answered without a socket', async () => {
+    current = snapshotOf({
+      file: 'local.yaml',
+      text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - uri: {exact: /maintenance}\n    directResponse: {status: 503, body: {string: "back soon"}}\n  - match:\n    - uri: {exact: /old}\n    redirect: {uri: /new}\n  - match:\n    - uri: {prefix: /api}\n    route:\n    - destination: {host: reviews}\n',
+    })
+    const direct = await call('/maintenance')
+    expect([direct.status, direct.text, direct.headers[RESPONSE_FLAGS_HEADER]]).toEqual([
+      503,
+      'back soon',
+      'DR',
+    ])
+    const redirect = await call('/old')
+    expect([redirect.status, redirect.headers.location]).toEqual([301, 'http://reviews:9080/new'])
+    const none = await call('/elsewhere')
+    expect([none.status, none.headers[RESPONSE_FLAGS_HEADER]]).toEqual([404, 'NR'])
+  })
+
+  it('a host outside the mesh passes through (ALLOW_ANY), and WHATWG fetch works through the dispatcher', async () => {
+    const outside = upstreams[3] as Upstream
+    const res = await fetch(`http://127.0.0.1:${outside.port}/direct`, { dispatcher })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { url: string }).url).toBe('/direct')
+  })
+
+  it('outlier detection ejects an endpoint answering 503 and re-admits it once healthy', async () => {
+    const yaml = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN}
+    outlierDetection: {consecutive5xxErrors: 3, interval: 100ms, baseEjectionTime: 300ms, maxEjectionPercent: 100}
+`
+    current = snapshotOf({ file: 'od.yaml', text: yaml })
+    const bad = upstreams[1] as Upstream
+    await bad.setStatus(503)
+    try {
+      const first = []
+      for (let i = 0; i < 60; i++) first.push(await call('/reviews/0'))
+      const failures = first.filter((r) => r.status === 503).length
+      // Three consecutive 503s eject it; before that, round robin sends it one call in three.
+      expect(failures).toBeGreaterThanOrEqual(3)
+      expect(failures).toBeLessThanOrEqual(4)
+      expect(first.slice(-30).every((r) => r.status === 200)).toBe(true)
+      await bad.setStatus(200)
+      await new Promise((r) => setTimeout(r, 500))
+      const later = []
+      for (let i = 0; i < 30; i++) later.push(await call('/reviews/0'))
+      expect(later.some((r) => r.body?.name === 'reviews-v2')).toBe(true)
+    } finally {
+      await bad.setStatus(200)
+    }
+  })
+})
