@@ -2,12 +2,14 @@ import { type Endpoint, type Snapshot, selects, type TrafficPolicy } from '@weft
 import {
   ConnectionPool,
   createLoadBalancer,
+  createRetryBudget,
   durationMs,
   endpointKey,
   type LoadBalancer,
   type OutlierDetectionOptions,
   OutlierDetector,
   poolLimits,
+  type RetryBudget,
   type RouteTarget,
 } from '@weft/core'
 
@@ -24,6 +26,8 @@ export class Cluster {
   balancer: LoadBalancer<Endpoint> | undefined
   outlier: OutlierDetector | undefined
   pool: ConnectionPool
+  /** Envoy's retry budget, from the DestinationRule's `retryBudget` (defaults 20 %, 3). */
+  budget: RetryBudget = createRetryBudget()
   /** The DestinationRule's consistent-hash policy, if its balancer hashes requests. */
   get consistentHash(): NonNullable<TrafficPolicy['loadBalancer']>['consistentHash'] {
     return this.#policy.loadBalancer?.consistentHash
@@ -67,6 +71,11 @@ export class Cluster {
     this.balancer = createLoadBalancer(policy.loadBalancer, this.endpoints, random)
     this.active = new Uint32Array(this.endpoints.length)
     this.pool = new ConnectionPool(poolLimits(policy.connectionPool))
+    const rb = policy.retryBudget
+    this.budget = createRetryBudget({
+      ...(rb?.percent != null ? { budgetPercent: rb.percent } : {}),
+      ...(rb?.minRetryConcurrency !== undefined ? { minRetryConcurrency: rb.minRetryConcurrency } : {}),
+    })
     const od = policy.outlierDetection
     const keys = this.endpoints.map(endpointKey)
     if (!od) this.outlier = undefined

@@ -1,0 +1,367 @@
+import type { Endpoint } from '@weft/config'
+import {
+  type AttemptOutcome,
+  attemptTimeoutMs,
+  endpointKey,
+  formatGrpcTimeout,
+  GRPC_TIMEOUT_HEADER,
+  HTTP_DEADLINE_HEADER,
+  type RetryBackoff,
+  type RouteDecision,
+  type UpstreamOutcome,
+} from '@weft/core'
+import pRetry, { AbortError } from 'p-retry'
+import type { Dispatcher } from 'undici'
+import type { Cluster } from './cluster.js'
+import { applyOperations, type Headers, single } from './headers.js'
+import { respondLocally } from './local-response.js'
+import { ProxyController } from './proxy-controller.js'
+import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
+
+type Forward = Extract<RouteDecision, { kind: 'forward' }>
+
+/** What one request needs from the interceptor that made it. */
+export interface MeshRequestContext {
+  readonly dispatch: Dispatcher.Dispatch
+  readonly opts: Dispatcher.DispatchOptions
+  readonly headers: Headers
+  readonly scheme: string
+  readonly decision: Forward
+  readonly cluster: Cluster
+  readonly hash: number | undefined
+  readonly setCookie: string | undefined
+  readonly backoff: RetryBackoff
+  readonly random: () => number
+  readonly now: () => number
+}
+
+/** An attempt that failed in a way the route's retry policy may retry. */
+class AttemptFailed extends Error {
+  override name = 'AttemptFailed'
+  readonly outcome: AttemptOutcome
+  readonly retryAfter: string | undefined
+
+  constructor(outcome: AttemptOutcome, retryAfter?: string) {
+    super(`attempt failed: ${outcome.kind}${outcome.kind === 'response' ? ` ${outcome.status}` : ''}`)
+    this.outcome = outcome
+    this.retryAfter = retryAfter
+  }
+}
+
+const RETRY = new Error('weft: retrying this attempt')
+
+function isReplayable(body: Dispatcher.DispatchOptions['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
+}
+
+function connectFailure(error: Error): boolean {
+  const code = (error as { code?: string }).code
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH'
+  )
+}
+
+/**
+ * One request through the mesh, across its attempts: Envoy's router for one stream. It picks an
+ * endpoint per attempt, enforces the per-try and route timeouts, decides from the first bytes of
+ * each response whether to retry (the route's retry policy, the retry budget, the circuit
+ * breakers, a replayable body), waits Envoy's back-off or the upstream's `Retry-After`
+ * between attempts, and hands the caller exactly one response: the upstream's, or the one
+ * Envoy would have sent (503 UH/UO/UF/UR, 504 UT), with the response flags.
+ */
+export class MeshRequest {
+  readonly #ctx: MeshRequestContext
+  readonly #handler: Dispatcher.DispatchHandler
+  readonly #controller = new ProxyController()
+  readonly #abort = new AbortController()
+  readonly #flags: string[]
+  readonly #replayable: boolean
+  readonly #deadlineMs: number | undefined
+  #started = false
+  #committed = false
+  #finished = false
+  #routeTimer: NodeJS.Timeout | undefined
+  /** Endpoints tried so far: Istio's previous-hosts retry predicate steers retries away from them. */
+  readonly #tried = new Set<Endpoint>()
+
+  constructor(ctx: MeshRequestContext, handler: Dispatcher.DispatchHandler) {
+    this.#ctx = ctx
+    this.#handler = handler
+    this.#flags = ctx.decision.fault.delayMs > 0 ? [ResponseFlag.delayInjected] : []
+    this.#replayable = isReplayable(ctx.opts.body)
+    const timeout = ctx.decision.timeoutMs
+    this.#deadlineMs = timeout === undefined ? undefined : ctx.now() + timeout
+  }
+
+  start(): void {
+    const { decision } = this.#ctx
+    if (this.#deadlineMs !== undefined) {
+      this.#routeTimer = setTimeout(() => this.#onRouteTimeout(), this.#deadlineMs - this.#ctx.now())
+    }
+    const retries = this.#replayable ? decision.retry.attempts : 0
+    pRetry((attempt) => this.#attempt(attempt, retries), {
+      retries,
+      minTimeout: 0,
+      maxTimeout: 0,
+      randomize: false,
+      signal: this.#abort.signal,
+      // Only a failure this class judged retriable comes back for another attempt.
+      shouldRetry: ({ error }) => error instanceof AttemptFailed,
+      onFailedAttempt: async ({ error, attemptNumber }) => {
+        const failed = error as unknown as AttemptFailed
+        const delay = this.#ctx.backoff.next(
+          attemptNumber,
+          this.#ctx.random,
+          this.#ctx.now(),
+          failed.retryAfter,
+        )
+        await new Promise((resolve) => setTimeout(resolve, delay.delayMs))
+      },
+    }).catch((error: unknown) => {
+      if (this.#finished) return
+      if (error instanceof AttemptFailed) this.#respondFailure(error.outcome, true)
+      else this.#fail(error instanceof Error ? error : new Error(String(error)))
+    })
+  }
+
+  /** Whether a failed attempt may be followed by another: policy, budget and breaker allow it. */
+  #mayRetry(outcome: AttemptOutcome, attempt: number, retries: number): boolean {
+    const { decision, cluster } = this.#ctx
+    if (attempt > retries || !decision.retry.shouldRetry(outcome)) return false
+    if (!cluster.budget.canRetry(cluster.pool.active, cluster.pool.retries)) return false
+    return true
+  }
+
+  #attempt(attempt: number, retries: number): Promise<void> {
+    if (this.#finished) return Promise.reject(new AbortError('request finished'))
+    const { cluster, decision, dispatch, now } = this.#ctx
+    const endpoint = cluster.passthrough ? undefined : this.#pickEndpoint()
+    if (!cluster.passthrough && endpoint === undefined) {
+      this.#respondLocal(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream')
+      return Promise.resolve()
+    }
+    if (cluster.pool.admitRequest() === 'overflow') {
+      this.#respondLocal(
+        503,
+        ResponseFlag.overflow,
+        'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+      )
+      return Promise.resolve()
+    }
+    const retrying = attempt > 1
+    if (retrying && cluster.pool.admitRetry() === 'overflow') {
+      cluster.pool.releaseRequest()
+      this.#respondLocal(503, ResponseFlag.overflow, 'upstream retry overflow')
+      return Promise.resolve()
+    }
+    const index = endpoint ? cluster.endpoints.indexOf(endpoint) : -1
+    if (index >= 0) cluster.active[index] = (cluster.active[index] ?? 0) + 1
+    let released = false
+    const release = (outcome: UpstreamOutcome | undefined) => {
+      if (released) return
+      released = true
+      cluster.pool.releaseRequest()
+      if (retrying) cluster.pool.releaseRetry()
+      if (index >= 0) cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
+      if (outcome && endpoint && cluster.outlier)
+        cluster.outlier.record(endpointKey(endpoint), outcome, now())
+    }
+
+    return new Promise<void>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | undefined
+      let perTryTimer: NodeJS.Timeout | undefined
+      let timedOut = false
+      const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
+      const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)
+      const fail = (outcome: AttemptOutcome, retryAfter?: string) => {
+        clearTimeout(perTryTimer)
+        if (this.#finished) return resolve()
+        if (this.#mayRetry(outcome, attempt, retries)) return reject(new AttemptFailed(outcome, retryAfter))
+        this.#respondFailure(outcome, retries > 0 && attempt > retries && decision.retry.shouldRetry(outcome))
+        resolve()
+      }
+      const self = this
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c, context) {
+          controller = c
+          self.#controller.attach(c)
+          if (self.#finished) return c.abort(new Error('weft: request already answered'))
+          if (!self.#started) {
+            self.#started = true
+            self.#handler.onRequestStart?.(self.#controller, context)
+          }
+        },
+        onRequestUpgrade(_c, statusCode, headers, socket) {
+          self.#committed = true
+          self.#handler.onRequestUpgrade?.(self.#controller, statusCode, headers, socket)
+        },
+        onResponseStart(c, statusCode, headers, statusMessage) {
+          clearTimeout(perTryTimer)
+          const outcome: AttemptOutcome = {
+            kind: 'response',
+            status: statusCode,
+            ...(headers['grpc-status'] !== undefined
+              ? { grpcStatus: Number(single(headers['grpc-status'] as string)) }
+              : {}),
+          }
+          release({ kind: 'response', status: statusCode })
+          if (self.#finished) return c.abort(new Error('weft: request already answered'))
+          if (decision.retry.shouldRetry(outcome) && self.#mayRetry(outcome, attempt, retries)) {
+            c.abort(RETRY)
+            return reject(new AttemptFailed(outcome, single(headers['retry-after'] as string | undefined)))
+          }
+          if (retries > 0 && attempt > retries && decision.retry.shouldRetry(outcome))
+            self.#flags.push(ResponseFlag.retryLimit)
+          self.#commit()
+          const out = { ...headers } as Headers
+          applyOperations(out, decision.responseHeaders)
+          if (self.#flags.length) out[RESPONSE_FLAGS_HEADER] = self.#flags.join(',')
+          if (self.#ctx.setCookie)
+            out['set-cookie'] = ([] as string[]).concat(out['set-cookie'] ?? [], self.#ctx.setCookie)
+          self.#handler.onResponseStart?.(self.#controller, statusCode, out, statusMessage)
+          resolve()
+        },
+        onResponseData(_c, chunk) {
+          if (self.#committed && !self.#finished) self.#handler.onResponseData?.(self.#controller, chunk)
+        },
+        onResponseEnd(_c, trailers) {
+          if (!self.#committed || self.#finished) return
+          self.#finish()
+          self.#handler.onResponseEnd?.(self.#controller, trailers)
+        },
+        onResponseError(_c, error) {
+          clearTimeout(perTryTimer)
+          const outcome: AttemptOutcome = timedOut
+            ? { kind: 'timeout' }
+            : connectFailure(error)
+              ? { kind: 'connect-failure' }
+              : { kind: 'reset' }
+          // Idempotent: a retried response was released when its status arrived.
+          release(
+            outcome.kind === 'timeout'
+              ? { kind: 'timeout' }
+              : outcome.kind === 'connect-failure'
+                ? { kind: 'connect-failure' }
+                : { kind: 'reset' },
+          )
+          if (error === RETRY || self.#finished) return
+          if (self.#committed) {
+            self.#finish()
+            self.#handler.onResponseError?.(self.#controller, error)
+            return
+          }
+          fail(outcome)
+        },
+      }
+      if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY)) {
+        perTryTimer = setTimeout(() => {
+          timedOut = true
+          controller?.abort(new Error('weft: per-try timeout'))
+        }, tryTimeout)
+      }
+      const headers: Headers = { ...this.#ctx.headers, host: decision.authority }
+      applyOperations(headers, decision.requestHeaders)
+      if (tryTimeout !== undefined) {
+        headers[HTTP_DEADLINE_HEADER] = String(Math.floor(tryTimeout))
+        if (single(headers['content-type'])?.startsWith('application/grpc'))
+          headers[GRPC_TIMEOUT_HEADER] = formatGrpcTimeout(tryTimeout)
+      }
+      const origin = endpoint
+        ? originOf(this.#ctx.scheme, endpoint)
+        : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
+      dispatch({ ...this.#ctx.opts, origin, path: decision.path, headers }, handler)
+    })
+  }
+
+  /**
+   * Istio adds Envoy's previous-hosts predicate to every retry policy (unless the balancer hashes
+   * requests, where the same host is the point): up to 5 picks to find an endpoint not yet tried.
+   */
+  #pickEndpoint(): Endpoint | undefined {
+    const { cluster, hash, now } = this.#ctx
+    let endpoint = cluster.pick(hash, now())
+    if (hash === undefined && !cluster.consistentHash) {
+      for (let i = 1; i < 5 && endpoint !== undefined && this.#tried.has(endpoint); i++)
+        endpoint = cluster.pick(hash, now())
+    }
+    if (endpoint) this.#tried.add(endpoint)
+    return endpoint
+  }
+
+  #commit(): void {
+    this.#committed = true
+    clearTimeout(this.#routeTimer)
+  }
+
+  #finish(): void {
+    this.#finished = true
+    clearTimeout(this.#routeTimer)
+  }
+
+  #onRouteTimeout(): void {
+    if (this.#finished) return
+    if (this.#committed) {
+      // Headers are out already: all Envoy can do is reset the stream.
+      this.#controller.abort(new Error('weft: route timeout'))
+      return
+    }
+    this.#respondLocal(504, ResponseFlag.timeout, 'upstream request timeout')
+    this.#abort.abort()
+    this.#controller.abort(new Error('weft: route timeout'))
+  }
+
+  /** A programming error (bad dispatch options): the caller gets the error itself. */
+  #fail(error: Error): void {
+    if (this.#finished) return
+    this.#finish()
+    if (!this.#started) {
+      this.#started = true
+      this.#handler.onRequestStart?.(this.#controller, {})
+    }
+    this.#handler.onResponseError?.(this.#controller, error)
+  }
+
+  #respondFailure(outcome: AttemptOutcome | undefined, exhausted: boolean): void {
+    if (exhausted) this.#flags.push(ResponseFlag.retryLimit)
+    if (outcome?.kind === 'timeout') this.#respondLocal(504, ResponseFlag.timeout, 'upstream request timeout')
+    else if (outcome?.kind === 'connect-failure') {
+      this.#respondLocal(
+        503,
+        ResponseFlag.connectionFailure,
+        'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+      )
+    } else
+      this.#respondLocal(
+        503,
+        ResponseFlag.upstreamReset,
+        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+      )
+  }
+
+  #respondLocal(status: number, flag: string, body: string): void {
+    if (this.#finished || this.#committed) return
+    this.#finish()
+    const flags = [...this.#flags, flag].join(',')
+    if (this.#started) {
+      // The caller's handler has its controller already: answer on it.
+      const all = {
+        [RESPONSE_FLAGS_HEADER]: flags,
+        'content-type': 'text/plain',
+        'content-length': String(Buffer.byteLength(body)),
+      }
+      this.#handler.onResponseStart?.(this.#controller, status, all, '')
+      if (body) this.#handler.onResponseData?.(this.#controller, Buffer.from(body))
+      this.#handler.onResponseEnd?.(this.#controller, {})
+    } else {
+      respondLocally(this.#handler, status, { [RESPONSE_FLAGS_HEADER]: flags }, body)
+    }
+  }
+}
+
+function originOf(scheme: string, endpoint: Endpoint): string {
+  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address
+  return `${scheme}://${host}:${endpoint.port}`
+}
