@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigInvalidError, type Diagnostic } from '@weft/config'
+import { createMesh, type Mesh, MeshOptionsError } from '@weft/mesh'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
+const istio = (file: string) => readFileSync(join(bookinfo, file), 'utf8')
+
+const upstreams: Upstream[] = []
+let mesh: Mesh | undefined
+
+beforeAll(async () => {
+  upstreams.push(...(await Promise.all(['v1', 'v2', 'v3'].map((v) => startUpstream(`reviews-${v}`)))))
+}, 30_000)
+
+afterAll(async () => {
+  await mesh?.close()
+  await stopAll(upstreams)
+})
+
+async function versions(m: Mesh, n: number, headers: Record<string, string> = {}): Promise<Set<string>> {
+  const names = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await m.fetch('http://reviews:9080/reviews/0', { headers })
+      return ((await res.json()) as { name: string }).name
+    }),
+  )
+  return new Set(names)
+}
+
+function until<T>(check: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  return new Promise((resolvePromise, reject) => {
+    const tick = async () => {
+      const value = await check()
+      if (value !== undefined) return resolvePromise(value)
+      if (Date.now() > deadline) return reject(new Error('condition not met in time'))
+      setTimeout(tick, 50)
+    }
+    void tick()
+  })
+}
+
+describe('createMesh in standalone mode', () => {
+  it('routes by local Istio YAML, hot-reloads a change, and refuses an invalid one keeping the old rules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-mesh-'))
+    writeFileSync(join(dir, 'destination-rules.yaml'), istio('destination-rule-all.yaml'))
+    writeFileSync(join(dir, 'reviews.yaml'), istio('virtual-service-reviews-v3.yaml'))
+    mesh = await createMesh({
+      service: 'productpage',
+      labels: { version: 'v1' },
+      config: dir,
+      registry: upstreams.map((u, i) => ({
+        service: 'reviews',
+        namespace: 'default',
+        address: '127.0.0.1',
+        port: u.port,
+        labels: { app: 'reviews', version: `v${i + 1}` },
+      })),
+    })
+    expect(await versions(mesh, 30)).toEqual(new Set(['reviews-v3']))
+
+    const applied = new Promise((r) => mesh?.once('snapshot', r))
+    writeFileSync(join(dir, 'reviews.yaml'), istio('virtual-service-reviews-jason-v2-v3.yaml'))
+    await applied
+    expect(await versions(mesh, 20, { 'end-user': 'jason' })).toEqual(new Set(['reviews-v2']))
+
+    const refused = new Promise<readonly Diagnostic[]>((r) => mesh?.once('refused', r))
+    writeFileSync(
+      join(dir, 'reviews.yaml'),
+      istio('virtual-service-reviews-v3.yaml').replace('subset: v3', 'subsets: v3'),
+    )
+    const diagnostics = await refused
+    expect(diagnostics[0]).toMatchObject({
+      code: 'WEFT_CONFIG_UNKNOWN_FIELD',
+      field: 'spec.http[0].route[0].destination.subsets',
+    })
+    expect(await versions(mesh, 20, { 'end-user': 'jason' })).toEqual(new Set(['reviews-v2']))
+
+    writeFileSync(join(dir, 'reviews.yaml'), istio('virtual-service-reviews-80-20.yaml'))
+    await until(async () => ((await versions(mesh as Mesh, 40)).has('reviews-v1') ? true : undefined))
+  })
+
+  it('refuses to start on an invalid config, listing every error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-mesh-'))
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      istio('virtual-service-reviews-v3.yaml').replace('subset: v3', 'subsets: v3'),
+    )
+    await expect(createMesh({ service: 'productpage', config: dir })).rejects.toBeInstanceOf(
+      ConfigInvalidError,
+    )
+  })
+
+  it('says plainly what it needs', async () => {
+    await expect(createMesh({ service: '' })).rejects.toBeInstanceOf(MeshOptionsError)
+    await expect(createMesh({ service: 'x', controlPlane: 'http://127.0.0.1:15010' })).rejects.toThrow(
+      /standalone/,
+    )
+  })
+})
