@@ -327,3 +327,24 @@ spec:
     expect(results.filter((r) => r.status === 200).length).toBe(2)
   })
 })
+
+describe('mirroring through mesh.dispatcher', () => {
+  it('Envoy: a copy goes to the mirror with -shadow on the authority; the caller gets the primary’s answer', async () => {
+    current = snapshotOf({
+      file: 'mirror.yaml',
+      text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v1}\n    mirror: {host: reviews, subset: v3}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews}\nspec:\n  host: reviews\n  subsets:\n  - {name: v1, labels: {version: v1}}\n  - {name: v3, labels: {version: v3}}\n',
+    })
+    const r = await call('/reviews/mirrored?n=1')
+    expect([r.status, r.body?.name]).toEqual([200, 'reviews-v1'])
+    const v3 = upstreams[2] as Upstream
+    const seen = await (async () => {
+      for (let i = 0; i < 40; i++) {
+        const last = await v3.last()
+        if (last?.url === '/reviews/mirrored?n=1') return last
+        await new Promise((res) => setTimeout(res, 25))
+      }
+      return undefined
+    })()
+    expect(seen?.headers.host).toBe('reviews-shadow:9080')
+  })
+})

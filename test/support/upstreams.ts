@@ -8,6 +8,8 @@ export interface Upstream {
   readonly port: number
   readonly process: ChildProcess
   setStatus(status: number): Promise<void>
+  /** The last request this upstream served (method, url, headers), or null. */
+  last(): Promise<{ method: string; url: string; headers: Record<string, string> } | null>
 }
 
 /** Starts one upstream in its own process and waits for its port. */
@@ -28,6 +30,10 @@ export async function startUpstream(name: string, env: Record<string, string> = 
     async setStatus(status) {
       const res = await fetch(`http://127.0.0.1:${port}/__status`, { method: 'POST', body: String(status) })
       await res.text()
+    },
+    async last() {
+      const res = await fetch(`http://127.0.0.1:${port}/__last`)
+      return (await res.json()) as { method: string; url: string; headers: Record<string, string> } | null
     },
   }
 }

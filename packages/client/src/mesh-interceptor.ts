@@ -3,6 +3,7 @@ import {
   consistentHashKey,
   createRetryBackoff,
   hashKey,
+  type MirrorTarget,
   type RouteDecision,
   type RouteSource,
   routeRequest,
@@ -117,8 +118,48 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
   const clusters = new ClusterRegistry()
   const backoff = createRetryBackoff()
 
-  return (dispatch) =>
-    function weftMesh(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  return (dispatch) => {
+    /**
+     * Envoy's shadowing: a copy to the mirror destination, `-shadow` on the authority, answer
+     * discarded. It never delays or changes the main response; a body that cannot be replayed
+     * (a stream) is not mirrored.
+     */
+    function sendMirror(
+      mirror: MirrorTarget,
+      path: string,
+      opts: Dispatcher.DispatchOptions,
+      headers: Headers,
+      scheme: string,
+    ) {
+      const body = opts.body
+      if (!(body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array))
+        return
+      const snapshot = options.snapshot()
+      const cluster = clusters.get(snapshot, mirror, options.source.namespace, random, now())
+      const endpoint = cluster.passthrough ? undefined : cluster.pick(undefined, now())
+      if (!cluster.passthrough && !endpoint) return
+      const host = endpoint
+        ? endpoint.address.includes(':')
+          ? `[${endpoint.address}]`
+          : endpoint.address
+        : mirror.host
+      const port = endpoint ? endpoint.port : mirror.port
+      try {
+        dispatch(
+          {
+            ...opts,
+            origin: `${scheme}://${host}:${port}`,
+            path,
+            headers: { ...headers, host: mirror.authority },
+          },
+          DISCARD,
+        )
+      } catch {
+        // A mirror must never fail the request it copies.
+      }
+    }
+
+    return function weftMesh(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const url = origin(opts)
       const headers = headerRecord(opts.headers)
       const scheme = url.protocol === 'https:' ? 'https' : 'http'
@@ -153,10 +194,20 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
           { dispatch, opts, headers, scheme, decision, cluster, hash, setCookie, backoff, random, now },
           handler,
         ).start()
+        for (const mirror of decision.mirrors) sendMirror(mirror, decision.path, opts, headers, scheme)
       }
       // An injected delay holds the request before anything else, as Envoy's fault filter does.
       if (decision.kind === 'forward' && decision.fault.delayMs > 0) setTimeout(start, decision.fault.delayMs)
       else start()
       return true
     }
+  }
+}
+
+const DISCARD: Dispatcher.DispatchHandler = {
+  onRequestStart() {},
+  onResponseStart() {},
+  onResponseData() {},
+  onResponseEnd() {},
+  onResponseError() {},
 }
