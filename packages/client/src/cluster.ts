@@ -36,6 +36,7 @@ export class Cluster {
   active: Uint32Array = new Uint32Array(0)
   #version = ''
   #policy: TrafficPolicy = {}
+  #keys: readonly string[] = []
   #random: () => number = Math.random
   #degraded: { healthy: readonly Endpoint[]; balancer: LoadBalancer<Endpoint> } | undefined
 
@@ -78,9 +79,15 @@ export class Cluster {
     })
     const od = policy.outlierDetection
     const keys = this.endpoints.map(endpointKey)
+    this.#keys = keys
     if (!od) this.outlier = undefined
     else if (this.outlier) this.outlier.setEndpoints(keys, nowMs)
     else this.outlier = new OutlierDetector(outlierOptions(od), keys, nowMs)
+  }
+
+  /** `address:port` of the endpoint at `index`, as outlier detection knows it. */
+  keyOf(index: number): string {
+    return this.#keys[index] as string
   }
 
   /**

@@ -24,8 +24,17 @@ export interface MeshInterceptorOptions {
   readonly now?: () => number
 }
 
-function origin(opts: Dispatcher.DispatchOptions): URL {
-  return typeof opts.origin === 'string' ? new URL(opts.origin) : (opts.origin as URL)
+/** Scheme and host of the origin the caller addressed; a string origin is split without a URL parse. */
+function origin(opts: Dispatcher.DispatchOptions): { scheme: string; host: string } {
+  const o = opts.origin
+  if (typeof o === 'string') {
+    const sep = o.indexOf('://')
+    const rest = o.slice(sep + 3)
+    const slash = rest.indexOf('/')
+    return { scheme: o.slice(0, sep), host: slash < 0 ? rest : rest.slice(0, slash) }
+  }
+  const url = o as URL
+  return { scheme: url.protocol.slice(0, -1), host: url.host }
 }
 
 /** What a consistent-hash policy may read from an outgoing request. */
@@ -162,7 +171,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     return function weftMesh(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const url = origin(opts)
       const headers = headerRecord(opts.headers)
-      const scheme = url.protocol === 'https:' ? 'https' : 'http'
+      const scheme = url.scheme === 'https' ? 'https' : 'http'
       const snapshot = options.snapshot()
       const decision = routeRequest(
         snapshot,

@@ -2,7 +2,6 @@ import type { Endpoint } from '@weft/config'
 import {
   type AttemptOutcome,
   attemptTimeoutMs,
-  endpointKey,
   formatGrpcTimeout,
   GRPC_TIMEOUT_HEADER,
   HTTP_DEADLINE_HEADER,
@@ -76,7 +75,6 @@ export class MeshRequest {
   readonly #ctx: MeshRequestContext
   readonly #handler: Dispatcher.DispatchHandler
   readonly #controller = new ProxyController()
-  readonly #abort = new AbortController()
   readonly #flags: string[]
   readonly #replayable: boolean
   readonly #deadlineMs: number | undefined
@@ -102,29 +100,41 @@ export class MeshRequest {
       this.#routeTimer = setTimeout(() => this.#onRouteTimeout(), this.#deadlineMs - this.#ctx.now())
     }
     const retries = this.#replayable ? decision.retry.attempts : 0
-    pRetry((attempt) => this.#attempt(attempt, retries), {
-      retries,
-      minTimeout: 0,
-      maxTimeout: 0,
-      randomize: false,
-      signal: this.#abort.signal,
-      // Only a failure this class judged retriable comes back for another attempt.
-      shouldRetry: ({ error }) => error instanceof AttemptFailed,
-      onFailedAttempt: async ({ error, attemptNumber }) => {
-        const failed = error as unknown as AttemptFailed
-        const delay = this.#ctx.backoff.next(
-          attemptNumber,
-          this.#ctx.random,
-          this.#ctx.now(),
-          failed.retryAfter,
-        )
-        await new Promise((resolve) => setTimeout(resolve, delay.delayMs))
-      },
-    }).catch((error: unknown) => {
+    // The first attempt runs on its own: most requests need no retry loop at all.
+    this.#attempt(1, retries).catch((error: unknown) => {
+      if (!(error instanceof AttemptFailed))
+        return this.#fail(error instanceof Error ? error : new Error(String(error)))
+      return this.#retry(error, retries)
+    })
+  }
+
+  /** Attempts 2 … retries + 1, driven by p-retry, each after Envoy's back-off. */
+  async #retry(first: AttemptFailed, retries: number): Promise<void> {
+    const wait = async (failed: AttemptFailed, attemptNumber: number) => {
+      const delay = this.#ctx.backoff.next(
+        attemptNumber,
+        this.#ctx.random,
+        this.#ctx.now(),
+        failed.retryAfter,
+      )
+      await new Promise((resolve) => setTimeout(resolve, delay.delayMs))
+    }
+    try {
+      await wait(first, 1)
+      await pRetry((n) => this.#attempt(n + 1, retries), {
+        retries: retries - 1,
+        minTimeout: 0,
+        maxTimeout: 0,
+        // Only a failure this class judged retriable comes back for another attempt.
+        shouldRetry: ({ error }) => error instanceof AttemptFailed,
+        onFailedAttempt: ({ error, attemptNumber }) =>
+          wait(error as unknown as AttemptFailed, attemptNumber + 1),
+      })
+    } catch (error) {
       if (this.#finished) return
       if (error instanceof AttemptFailed) this.#respondFailure(error.outcome, true)
       else this.#fail(error instanceof Error ? error : new Error(String(error)))
-    })
+    }
   }
 
   /** Whether a failed attempt may be followed by another: policy, budget and breaker allow it. */
@@ -166,8 +176,8 @@ export class MeshRequest {
       cluster.pool.releaseRequest()
       if (retrying) cluster.pool.releaseRetry()
       if (index >= 0) cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
-      if (outcome && endpoint && cluster.outlier)
-        cluster.outlier.record(endpointKey(endpoint), outcome, now())
+      if (outcome && index >= 0 && cluster.outlier)
+        cluster.outlier.record(cluster.keyOf(index), outcome, now())
     }
 
     return new Promise<void>((resolve, reject) => {
@@ -216,11 +226,20 @@ export class MeshRequest {
           if (retries > 0 && attempt > retries && decision.retry.shouldRetry(outcome))
             self.#flags.push(ResponseFlag.retryLimit)
           self.#commit()
-          const out = { ...headers } as Headers
-          applyOperations(out, decision.responseHeaders)
-          if (self.#flags.length) out[RESPONSE_FLAGS_HEADER] = self.#flags.join(',')
-          if (self.#ctx.setCookie)
-            out['set-cookie'] = ([] as string[]).concat(out['set-cookie'] ?? [], self.#ctx.setCookie)
+          // The upstream's headers pass as they are unless the mesh has something to change.
+          let out = headers
+          if (decision.responseHeaders.length || self.#flags.length || self.#ctx.setCookie) {
+            const changed = { ...headers } as Headers
+            applyOperations(changed, decision.responseHeaders)
+            if (self.#flags.length) changed[RESPONSE_FLAGS_HEADER] = self.#flags.join(',')
+            if (self.#ctx.setCookie) {
+              changed['set-cookie'] = ([] as string[]).concat(
+                changed['set-cookie'] ?? [],
+                self.#ctx.setCookie,
+              )
+            }
+            out = changed
+          }
           self.#handler.onResponseStart?.(self.#controller, statusCode, out, statusMessage)
           resolve()
         },
@@ -309,7 +328,6 @@ export class MeshRequest {
       return
     }
     this.#respondLocal(504, ResponseFlag.timeout, 'upstream request timeout')
-    this.#abort.abort()
     this.#controller.abort(new Error('weft: route timeout'))
   }
 

@@ -22,6 +22,10 @@ const DECIDED: FieldSupport = {
   status: 'parsed',
   note: 'decided by @weft/core (see decisions.md); not yet applied to traffic',
 }
+const HONOURED: FieldSupport = {
+  status: 'honoured',
+  note: 'applied to outgoing HTTP requests by mesh.dispatcher',
+}
 const NO_PROXY: FieldSupport = {
   status: 'parsed',
   note: 'validated; Weft runs no gateway or sidecar proxy to apply it',
@@ -31,53 +35,84 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   VirtualService: {
     default: NOT_YET,
     fields: {
-      hosts: DECIDED,
-      exportTo: DECIDED,
-      http: DECIDED,
+      hosts: HONOURED,
+      exportTo: HONOURED,
+      gateways: {
+        status: 'honoured',
+        note: 'only rules with no gateways, or naming `mesh`, apply in-process; others are ignored (analyze: WFT0202)',
+      },
+      http: HONOURED,
+      'http.route.weight': {
+        status: 'honoured',
+        note: 'relative, as Istio today: a destination gets weight/sum; several destinations totalling 0 are refused',
+      },
       'http.delegate': { status: 'parsed', note: 'validated; delegation is not yet followed' },
       'http.corsPolicy': {
         status: 'parsed',
         note: 'carried with the routing decision for the server side; not yet applied',
       },
-      gateways: {
+      'http.fault.abort.grpcStatus': {
         status: 'parsed',
-        note: 'only rules with no gateways, or naming `mesh`, apply in-process; others are ignored (analyze: WFT0202)',
-      },
-      'http.route.weight': {
-        status: 'parsed',
-        note: 'relative, as Istio today: a destination gets weight/sum; several destinations totalling 0 are refused',
+        note: 'decided by @weft/core; applied with the gRPC client, which is not there yet',
       },
       'http.fault.abort.http2Error': { status: 'rejected', note: 'refused, as Istio refuses it' },
       'http.fault.delay.exponentialDelay': { status: 'rejected', note: 'refused, as Istio refuses it' },
-      'http.fault.abort.percentage': { status: 'parsed', note: 'unset: the fault never fires (Istio today)' },
-      'http.fault.delay.percentage': { status: 'parsed', note: 'unset: the fault never fires (Istio today)' },
-      'http.mirrorPercentage': { status: 'parsed', note: 'unset: every request is mirrored; 0 mirrors none' },
+      'http.fault.abort.percentage': {
+        status: 'honoured',
+        note: 'unset: the fault never fires (Istio today)',
+      },
+      'http.fault.delay.percentage': {
+        status: 'honoured',
+        note: 'unset: the fault never fires (Istio today)',
+      },
+      'http.mirrorPercentage': {
+        status: 'honoured',
+        note: 'unset: every request is mirrored; 0 mirrors none',
+      },
       'http.retries': {
-        status: 'parsed',
+        status: 'honoured',
         note: "unset: Istio's default, 2 attempts on connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
       },
+      'http.retries.retryRemoteLocalities': {
+        status: 'parsed',
+        note: 'validated; locality-aware retries are not yet applied',
+      },
+      'http.match.gateways': { status: 'parsed', note: 'gateway-scoped matches never match in-process' },
     },
   },
   DestinationRule: {
     default: NOT_YET,
     fields: {
-      host: DECIDED,
-      exportTo: DECIDED,
-      'trafficPolicy.loadBalancer': DECIDED,
-      'trafficPolicy.outlierDetection': DECIDED,
-      'trafficPolicy.connectionPool': DECIDED,
-      'trafficPolicy.retryBudget': DECIDED,
-      'trafficPolicy.portLevelSettings': DECIDED,
-      'subsets.trafficPolicy': DECIDED,
-      'subsets.trafficPolicy.tls': NOT_YET,
-      'subsets.trafficPolicy.portLevelSettings.tls': NOT_YET,
-      'trafficPolicy.portLevelSettings.tls': NOT_YET,
-      'subsets.trafficPolicy.tunnel': NO_PROXY,
-      'subsets.trafficPolicy.proxyProtocol': NO_PROXY,
+      host: HONOURED,
+      exportTo: HONOURED,
       subsets: {
         status: 'honoured',
-        note: 'subsets and their labels are compiled into the snapshot and checked by analyze (WFT0101)',
+        note: 'subsets select endpoints by labels; analyze checks references (WFT0101)',
       },
+      'trafficPolicy.loadBalancer': HONOURED,
+      'trafficPolicy.loadBalancer.localityLbSetting': DECIDED,
+      'trafficPolicy.loadBalancer.warmup': DECIDED,
+      'trafficPolicy.loadBalancer.warmupDurationSecs': DECIDED,
+      'trafficPolicy.outlierDetection': HONOURED,
+      'trafficPolicy.connectionPool': DECIDED,
+      'trafficPolicy.connectionPool.http.http2MaxRequests': {
+        status: 'honoured',
+        note: 'requests in flight past it fail at once with 503 UO',
+      },
+      'trafficPolicy.connectionPool.http.maxRetries': {
+        status: 'honoured',
+        note: 'retries in flight past it are not made',
+      },
+      'trafficPolicy.retryBudget': HONOURED,
+      'trafficPolicy.portLevelSettings': HONOURED,
+      'trafficPolicy.portLevelSettings.tls': NOT_YET,
+      'subsets.trafficPolicy': HONOURED,
+      'subsets.trafficPolicy.tls': NOT_YET,
+      'subsets.trafficPolicy.portLevelSettings.tls': NOT_YET,
+      'subsets.trafficPolicy.loadBalancer.localityLbSetting': DECIDED,
+      'subsets.trafficPolicy.connectionPool': DECIDED,
+      'subsets.trafficPolicy.tunnel': NO_PROXY,
+      'subsets.trafficPolicy.proxyProtocol': NO_PROXY,
       'trafficPolicy.tunnel': NO_PROXY,
       'trafficPolicy.proxyProtocol': NO_PROXY,
     },
@@ -85,8 +120,12 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   ServiceEntry: {
     default: NOT_YET,
     fields: {
-      hosts: { status: 'honoured', note: 'known hosts for routing and analyze' },
-      endpoints: { status: 'honoured', note: 'endpoints in the snapshot' },
+      hosts: { status: 'honoured', note: 'known hosts: routed, and reachable under REGISTRY_ONLY' },
+      endpoints: { status: 'honoured', note: 'the endpoints mesh.dispatcher balances over' },
+      location: {
+        status: 'honoured',
+        note: 'a MESH_EXTERNAL host without endpoints is dialled as addressed',
+      },
       workloadSelector: { status: 'honoured', note: 'selects WorkloadEntries in the namespace as endpoints' },
     },
   },
