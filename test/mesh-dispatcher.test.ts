@@ -353,3 +353,41 @@ describe('mirroring through mesh.dispatcher', () => {
     expect(seen?.headers.host).toBe('reviews-shadow:9080')
   })
 })
+
+describe("Weft's destination circuit breaker (opossum), through mesh.dispatcher", () => {
+  it('opens when the whole subset fails, answers 503 UO without calling it, and closes once it recovers', async () => {
+    current = snapshotOf({
+      file: 'breaker.yaml',
+      text: `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ratings
+  annotations:
+    weft.dev/circuit-breaker: '{"errorThresholdPercentage": 50, "volumeThreshold": 5, "resetTimeout": "300ms"}'
+spec:
+  host: ratings
+`,
+    })
+    const ratings = upstreams[3] as Upstream
+    await ratings.setStatus(503)
+    try {
+      const statuses: string[] = []
+      for (let i = 0; i < 12; i++) {
+        const r = await call('/ratings/0', {}, 'ratings:9080')
+        statuses.push(
+          `${r.status}${r.headers[RESPONSE_FLAGS_HEADER] ? ` ${r.headers[RESPONSE_FLAGS_HEADER]}` : ''}`,
+        )
+      }
+      expect(statuses.slice(0, 5)).toEqual(Array(5).fill('503'))
+      expect(statuses.slice(-5)).toEqual(Array(5).fill('503 UO'))
+      await ratings.setStatus(200)
+      await new Promise((r) => setTimeout(r, 400))
+      const probe = await call('/ratings/0', {}, 'ratings:9080')
+      expect(probe.status).toBe(200)
+      const after = await Promise.all(Array.from({ length: 5 }, () => call('/ratings/0', {}, 'ratings:9080')))
+      expect(after.map((r) => r.status)).toEqual(Array(5).fill(200))
+    } finally {
+      await ratings.setStatus(200)
+    }
+  })
+})

@@ -1,4 +1,10 @@
-import { type Endpoint, type Snapshot, selects, type TrafficPolicy } from '@weft/config'
+import {
+  type CircuitBreakerSettings,
+  type Endpoint,
+  type Snapshot,
+  selects,
+  type TrafficPolicy,
+} from '@weft/config'
 import {
   ConnectionPool,
   createLoadBalancer,
@@ -12,6 +18,8 @@ import {
   type RetryBudget,
   type RouteTarget,
 } from '@weft/core'
+import type CircuitBreaker from 'opossum'
+import { createCircuitBreaker } from './circuit-breaker.js'
 
 /**
  * Envoy's cluster, for one (host, subset, port): the endpoints that serve it, the balancer
@@ -26,6 +34,8 @@ export class Cluster {
   balancer: LoadBalancer<Endpoint> | undefined
   outlier: OutlierDetector | undefined
   pool: ConnectionPool
+  /** Weft's circuit breaker for the whole subset, when the DestinationRule's annotation asks for one. */
+  breaker: CircuitBreaker<[() => Promise<void>], void> | undefined
   /** Envoy's retry budget, from the DestinationRule's `retryBudget` (defaults 20 %, 3). */
   budget: RetryBudget = createRetryBudget()
   /** The DestinationRule's consistent-hash policy, if its balancer hashes requests. */
@@ -37,6 +47,7 @@ export class Cluster {
   #version = ''
   #policy: TrafficPolicy = {}
   #keys: readonly string[] = []
+  #breakerSettings: CircuitBreakerSettings | undefined
   #random: () => number = Math.random
   #degraded: { healthy: readonly Endpoint[]; balancer: LoadBalancer<Endpoint> } | undefined
 
@@ -77,6 +88,15 @@ export class Cluster {
       ...(rb?.percent != null ? { budgetPercent: rb.percent } : {}),
       ...(rb?.minRetryConcurrency !== undefined ? { minRetryConcurrency: rb.minRetryConcurrency } : {}),
     })
+    const settings = dr?.circuitBreaker
+    if (!settings) {
+      this.breaker?.shutdown()
+      this.breaker = undefined
+    } else if (!this.breaker || JSON.stringify(this.#breakerSettings) !== JSON.stringify(settings)) {
+      this.breaker?.shutdown()
+      this.breaker = createCircuitBreaker(settings, this.name)
+    }
+    this.#breakerSettings = settings
     const od = policy.outlierDetection
     const keys = this.endpoints.map(endpointKey)
     this.#keys = keys

@@ -11,6 +11,7 @@ import {
 } from '@weft/core'
 import pRetry, { AbortError } from 'p-retry'
 import type { Dispatcher } from 'undici'
+import { isOpenCircuit } from './circuit-breaker.js'
 import type { Cluster } from './cluster.js'
 import { applyOperations, type Headers, single } from './headers.js'
 import { respondLocally } from './local-response.js'
@@ -184,6 +185,8 @@ export class MeshRequest {
       let controller: Dispatcher.DispatchController | undefined
       let perTryTimer: NodeJS.Timeout | undefined
       let timedOut = false
+      // Tells the destination's circuit breaker (if any) how this call went, once.
+      let settleBreaker: ((failed: boolean) => void) | undefined
       const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
       const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)
       const fail = (outcome: AttemptOutcome, retryAfter?: string) => {
@@ -209,6 +212,8 @@ export class MeshRequest {
           self.#handler.onRequestUpgrade?.(self.#controller, statusCode, headers, socket)
         },
         onResponseStart(c, statusCode, headers, statusMessage) {
+          settleBreaker?.(statusCode >= 500)
+          settleBreaker = undefined
           clearTimeout(perTryTimer)
           const outcome: AttemptOutcome = {
             kind: 'response',
@@ -252,6 +257,8 @@ export class MeshRequest {
           self.#handler.onResponseEnd?.(self.#controller, trailers)
         },
         onResponseError(_c, error) {
+          settleBreaker?.(true)
+          settleBreaker = undefined
           clearTimeout(perTryTimer)
           const outcome: AttemptOutcome = timedOut
             ? { kind: 'timeout' }
@@ -291,7 +298,26 @@ export class MeshRequest {
       const origin = endpoint
         ? originOf(this.#ctx.scheme, endpoint)
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
-      dispatch({ ...this.#ctx.opts, origin, path: decision.path, headers }, handler)
+      const send = () => dispatch({ ...this.#ctx.opts, origin, path: decision.path, headers }, handler)
+      const breaker = cluster.breaker
+      if (!breaker) {
+        send()
+        return
+      }
+      breaker
+        .fire(
+          () =>
+            new Promise<void>((ok, ko) => {
+              settleBreaker = (failed) => (failed ? ko(new Error('weft: upstream failure')) : ok())
+              send()
+            }),
+        )
+        .catch((error: unknown) => {
+          if (!isOpenCircuit(error)) return
+          release(undefined)
+          this.#respondLocal(503, ResponseFlag.overflow, 'circuit breaker open')
+          resolve()
+        })
     })
   }
 

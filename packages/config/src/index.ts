@@ -13,6 +13,8 @@ export type {
 } from './generated/istio-types.js'
 export type { LoadedConfig, LoadOptions } from './load-config.js'
 export { loadConfig } from './load-config.js'
+export type { CircuitBreakerSettings } from './model/circuit-breaker-annotation.js'
+export { CIRCUIT_BREAKER_ANNOTATION } from './model/circuit-breaker-annotation.js'
 export type { Diagnostic, PathSegment, Severity } from './model/diagnostic.js'
 export { formatDiagnostic, formatPath, hasErrors } from './model/diagnostic.js'
 export { parseDurationMs } from './model/duration.js'

@@ -1,4 +1,9 @@
 import type { DestinationRuleSpec } from '../generated/istio-types.js'
+import {
+  CIRCUIT_BREAKER_ANNOTATION,
+  type CircuitBreakerSettings,
+  parseCircuitBreakerAnnotation,
+} from '../model/circuit-breaker-annotation.js'
 import type { DestinationRule } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
@@ -19,6 +24,8 @@ export interface CompiledDestinationRule {
   readonly exportTo?: ReadonlySet<string>
   readonly workloadSelector?: Readonly<Record<string, string>>
   readonly subsets: ReadonlyMap<string, CompiledSubset>
+  /** Weft's whole-destination circuit breaker, when the rule's annotation asks for one. */
+  readonly circuitBreaker?: CircuitBreakerSettings
   /** The merged policy for a subset (or none) and a port (or none); precomputed, never undefined. */
   policy(subset: string | undefined, port: number | undefined): TrafficPolicy
 }
@@ -85,7 +92,11 @@ export function compileDestinationRule(dr: DestinationRule, resolve: HostResolve
       policies.set(`${name}:${port}`, mergeTrafficPolicy(spec.trafficPolicy, policy, port))
   }
   const exportTo = spec.exportTo
+  const breakerAnnotation = dr.metadata.annotations?.[CIRCUIT_BREAKER_ANNOTATION]
+  const breaker =
+    breakerAnnotation === undefined ? undefined : parseCircuitBreakerAnnotation(breakerAnnotation)
   return Object.freeze({
+    circuitBreaker: breaker && !('error' in breaker) ? breaker : undefined,
     source: resourceKey(dr),
     namespace: ns,
     host: resolve(spec.host, ns),

@@ -182,6 +182,22 @@ spec:
     expect(dr?.policy('v2', 8080).loadBalancer).toEqual({ simple: 'ROUND_ROBIN' })
   })
 
+  it("compiles Weft's circuit-breaker annotation with its defaults", () => {
+    const snapshot = compileSnapshot(
+      yaml(
+        'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: reviews\n  annotations: {weft.dev/circuit-breaker: \'{"resetTimeout": "5s"}\'}\nspec:\n  host: reviews\n',
+      ),
+    )
+    expect(
+      snapshot.destinationRuleFor('reviews.default.svc.cluster.local', 'default')?.circuitBreaker,
+    ).toEqual({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 20,
+      resetTimeoutMs: 5000,
+      rollingWindowMs: 10_000,
+    })
+  })
+
   it('ignores rules bound only to gateways and honours exportTo', () => {
     const snapshot = compileSnapshot([
       ...resources('bookinfo-gateway.yaml'),

@@ -512,6 +512,15 @@ const cases: Case[] = [
     token: 'v1',
     message: 'invalid label key "bad key"',
   },
+  {
+    name: 'Weft circuit-breaker annotation with an unknown field',
+    yaml: `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: reviews\n  annotations:\n    weft.dev/circuit-breaker: '{"threshold": 50}'\nspec:\n  host: reviews\n`,
+    field: 'metadata.annotations["weft.dev/circuit-breaker"]',
+    line: 6,
+    column: 31,
+    token: `'{"threshold"`,
+    message: 'unknown field "threshold"',
+  },
   // --- ServiceEntry
   {
     name: 'ServiceEntry host "*"',

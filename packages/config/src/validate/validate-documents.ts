@@ -126,7 +126,7 @@ export function validateDocuments(
           report(
             issue.severity,
             DiagnosticCode.semantic,
-            ['spec', ...issue.path],
+            issue.rooted ? issue.path : ['spec', ...issue.path],
             issue.message,
             false,
             label,

@@ -1,4 +1,8 @@
 import type { DestinationRuleSpec } from '../../generated/istio-types.js'
+import {
+  CIRCUIT_BREAKER_ANNOTATION,
+  parseCircuitBreakerAnnotation,
+} from '../../model/circuit-breaker-annotation.js'
 import type { PathSegment } from '../../model/diagnostic.js'
 import type { Resource } from '../../model/resource.js'
 import { checkHost, checkLabels, type RuleContext } from './rule-context.js'
@@ -258,6 +262,11 @@ function checkTrafficPolicy(
 }
 
 export function destinationRuleRules(spec: DestinationRuleSpec, ctx: RuleContext, resource: Resource): void {
+  const breaker = resource.metadata.annotations?.[CIRCUIT_BREAKER_ANNOTATION]
+  if (breaker !== undefined) {
+    const parsed = parseCircuitBreakerAnnotation(breaker)
+    if ('error' in parsed) ctx.errorAt(['metadata', 'annotations', CIRCUIT_BREAKER_ANNOTATION], parsed.error)
+  }
   if (!spec.host) ctx.error(['host'], 'empty domain name not allowed')
   else checkHost(ctx, ['host'], spec.host)
   checkSelector(

@@ -5,6 +5,8 @@ export interface RuleIssue {
   readonly severity: Severity
   readonly path: PathSegment[]
   readonly message: string
+  /** The path is from the document's root, not from `spec`. */
+  readonly rooted?: boolean
 }
 
 /** Collects what one kind's semantic rules find; rules never throw. */
@@ -17,6 +19,11 @@ export class RuleContext {
 
   warn(path: PathSegment[], message: string): void {
     this.issues.push({ severity: 'warning', path, message })
+  }
+
+  /** An error about a field outside `spec` (an annotation, say). */
+  errorAt(path: PathSegment[], message: string): void {
+    this.issues.push({ severity: 'error', path, message, rooted: true })
   }
 }
 
