@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createMeshDispatcher, RESPONSE_FLAGS_HEADER } from '@weft/client'
 import { compileSnapshot, loadConfig, type RegistryEndpoint, type Snapshot } from '@weft/config'
-import { type Dispatcher, fetch, request } from 'undici'
+import { type Dispatcher, fetch, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
 
@@ -388,6 +388,22 @@ spec:
       expect(after.map((r) => r.status)).toEqual(Array(5).fill(200))
     } finally {
       await ratings.setStatus(200)
+    }
+  })
+})
+
+describe('setGlobalDispatcher(mesh.dispatcher)', () => {
+  it("meshes plain undici.request and Node's global fetch too", async () => {
+    current = snapshotOf(istio('destination-rule-all.yaml'), istio('virtual-service-reviews-v3.yaml'))
+    const previous = getGlobalDispatcher()
+    setGlobalDispatcher(dispatcher)
+    try {
+      const viaRequest = await request('http://reviews:9080/reviews/0')
+      expect(((await viaRequest.body.json()) as { name: string }).name).toBe('reviews-v3')
+      const viaFetch = await globalThis.fetch('http://reviews:9080/reviews/0')
+      expect(((await viaFetch.json()) as { name: string }).name).toBe('reviews-v3')
+    } finally {
+      setGlobalDispatcher(previous)
     }
   })
 })
