@@ -84,7 +84,8 @@ export class MeshRequest {
   #finished = false
   #routeTimer: NodeJS.Timeout | undefined
   /** Endpoints tried so far: Istio's previous-hosts retry predicate steers retries away from them. */
-  readonly #tried = new Set<Endpoint>()
+  #tried: Set<Endpoint> | undefined
+  #lastEndpoint: Endpoint | undefined
 
   constructor(ctx: MeshRequestContext, handler: Dispatcher.DispatchHandler) {
     this.#ctx = ctx
@@ -328,11 +329,18 @@ export class MeshRequest {
   #pickEndpoint(): Endpoint | undefined {
     const { cluster, hash, now } = this.#ctx
     let endpoint = cluster.pick(hash, now())
-    if (hash === undefined && !cluster.consistentHash) {
-      for (let i = 1; i < 5 && endpoint !== undefined && this.#tried.has(endpoint); i++)
+    const previous = this.#lastEndpoint
+    if (previous !== undefined && hash === undefined && !cluster.consistentHash) {
+      // A retry. The set is made then: most requests never need it.
+      this.#tried ??= new Set([previous])
+      const tried = this.#tried
+      for (let i = 1; i < 5 && endpoint !== undefined && tried.has(endpoint); i++)
         endpoint = cluster.pick(hash, now())
     }
-    if (endpoint) this.#tried.add(endpoint)
+    if (endpoint) {
+      this.#tried?.add(endpoint)
+      this.#lastEndpoint = endpoint
+    }
     return endpoint
   }
 
