@@ -154,7 +154,8 @@ function outlierOptions(od: NonNullable<TrafficPolicy['outlierDetection']>): Out
 
 /** Clusters by (host, subset, port), kept across snapshots. */
 export class ClusterRegistry {
-  readonly #clusters = new Map<string, Cluster>()
+  // Nested maps, so that finding a request's cluster builds no string.
+  readonly #clusters = new Map<string, Map<string, Map<number, Cluster>>>()
 
   get(
     snapshot: Snapshot,
@@ -163,11 +164,21 @@ export class ClusterRegistry {
     random: () => number,
     nowMs: number,
   ): Cluster {
-    const name = `outbound|${target.port}|${target.subset ?? ''}|${target.host}`
-    let cluster = this.#clusters.get(name)
+    let bySubset = this.#clusters.get(target.host)
+    if (!bySubset) {
+      bySubset = new Map()
+      this.#clusters.set(target.host, bySubset)
+    }
+    const subset = target.subset ?? ''
+    let byPort = bySubset.get(subset)
+    if (!byPort) {
+      byPort = new Map()
+      bySubset.set(subset, byPort)
+    }
+    let cluster = byPort.get(target.port)
     if (!cluster) {
-      cluster = new Cluster(name)
-      this.#clusters.set(name, cluster)
+      cluster = new Cluster(`outbound|${target.port}|${subset}|${target.host}`)
+      byPort.set(target.port, cluster)
     }
     cluster.update(snapshot, target, callerNamespace, random, nowMs)
     return cluster
@@ -175,9 +186,12 @@ export class ClusterRegistry {
 
   /** What `weft dump` shows: each cluster's endpoints and outlier state. */
   toJSON(): object {
+    const all = [...this.#clusters.values()].flatMap((bySubset) =>
+      [...bySubset.values()].flatMap((byPort) => [...byPort.values()]),
+    )
     return Object.fromEntries(
-      [...this.#clusters].map(([name, c]) => [
-        name,
+      all.map((c) => [
+        c.name,
         { endpoints: c.endpoints.length, outlier: c.outlier?.toJSON(), pool: c.pool.toJSON() },
       ]),
     )

@@ -13,7 +13,9 @@ export function headerRecord(headers: Dispatcher.DispatchOptions['headers']): He
   } else if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const [name, value] of headers as Iterable<[string, string | string[]]>) addHeader(out, name, value)
   } else {
-    for (const [name, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+    const record = headers as Record<string, string | string[] | undefined>
+    for (const name in record) {
+      const value = record[name]
       if (value !== undefined) addHeader(out, name, value)
     }
   }
