@@ -3,11 +3,13 @@
 // a retry policy), against the same upstream in another process, measured side by side and
 // interleaved (A B A B …) so that the machine's drift cancels.
 // Targets (issue #4): ≥ 0.90 of raw throughput; added latency p50 ≤ 15 µs, p99 ≤ 60 µs.
+// A third variant, an Agent composed with a do-nothing interceptor, shows what undici's compose
+// (its handler translation layers) costs by itself.
 // Run: pnpm build && node packages/client/bench/dispatcher.bench.mjs [-o json]
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { compileSnapshot, loadConfig } from '@weft/config'
-import { Pool, request } from 'undici'
+import { Agent, Pool, request } from 'undici'
 import { createMeshDispatcher } from '../dist/index.js'
 
 const json = process.argv.includes('-o') && process.argv[process.argv.indexOf('-o') + 1] === 'json'
@@ -61,9 +63,13 @@ const mesh = createMeshDispatcher({
   source: { namespace: 'default', labels: { app: 'productpage' } },
 })
 
+// What undici's compose costs by itself: an Agent composed with an interceptor that does nothing.
+const composed = new Agent().compose((dispatch) => (opts, handler) => dispatch(opts, handler))
+
 const variants = {
   'raw undici Pool': () => request(`http://127.0.0.1:${port}/reviews/0`, { dispatcher: raw }),
   'mesh.dispatcher': () => request('http://reviews:9080/reviews/0', { dispatcher: mesh }),
+  'Agent.compose(noop)': () => request(`http://127.0.0.1:${port}/reviews/0`, { dispatcher: composed }),
 }
 
 async function round(call, concurrency) {
@@ -117,11 +123,13 @@ const single = await compare(1)
 process.stderr.write(' '.repeat(60) + '\r')
 await raw.close()
 await mesh.close()
+await composed.close()
 server.kill()
 
 const rows = [...loaded, ...single]
 const summary = {
   throughputRatio: +(loaded[1].rps / loaded[0].rps).toFixed(3),
+  composeOnlyRatio: +(loaded[2].rps / loaded[0].rps).toFixed(3),
   addedP50us: single[1].p50us - single[0].p50us,
   addedP99us: single[1].p99us - single[0].p99us,
 }
@@ -142,6 +150,9 @@ if (json) {
   console.log(`throughput ratio at ${CONCURRENCY} callers:`)
   console.log(
     `  ${summary.throughputRatio} (target ≥ 0.90: ${summary.throughputRatio >= 0.9 ? 'met' : 'MISSED'})`,
+  )
+  console.log(
+    `  an Agent composed with a do-nothing interceptor: ${summary.composeOnlyRatio} (undici's compose by itself)`,
   )
   console.log(
     `added latency for one caller: p50 ${summary.addedP50us} µs (target ≤ 15: ${summary.addedP50us <= 15 ? 'met' : 'MISSED'}), p99 ${summary.addedP99us} µs (target ≤ 60: ${summary.addedP99us <= 60 ? 'met' : 'MISSED'})`,
