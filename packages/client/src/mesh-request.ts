@@ -267,13 +267,7 @@ export class MeshRequest {
               ? { kind: 'connect-failure' }
               : { kind: 'reset' }
           // Idempotent: a retried response was released when its status arrived.
-          release(
-            outcome.kind === 'timeout'
-              ? { kind: 'timeout' }
-              : outcome.kind === 'connect-failure'
-                ? { kind: 'connect-failure' }
-                : { kind: 'reset' },
-          )
+          release(outcome as UpstreamOutcome)
           if (error === RETRY || self.#finished) return
           if (self.#committed) {
             self.#finish()
