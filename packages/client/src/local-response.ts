@@ -1,36 +1,5 @@
 import type { Dispatcher } from 'undici'
-
-/** The controller handed to a handler for a response the mesh answers itself. */
-class LocalController implements Dispatcher.DispatchController {
-  #aborted = false
-  #reason: Error | null = null
-  #paused = false
-
-  get aborted(): boolean {
-    return this.#aborted
-  }
-
-  get paused(): boolean {
-    return this.#paused
-  }
-
-  get reason(): Error | null {
-    return this.#reason
-  }
-
-  abort(reason: Error): void {
-    this.#aborted = true
-    this.#reason = reason
-  }
-
-  pause(): void {
-    this.#paused = true
-  }
-
-  resume(): void {
-    this.#paused = false
-  }
-}
+import { ProxyController } from './proxy-controller.js'
 
 /**
  * Answers a request through the handler without any upstream, as Envoy answers a direct
@@ -42,7 +11,8 @@ export function respondLocally(
   headers: Record<string, string>,
   body = '',
 ): void {
-  const controller = new LocalController()
+  // No upstream stands behind this controller: it only records what the caller asks of it.
+  const controller = new ProxyController()
   const payload = Buffer.from(body)
   const all: Record<string, string> = { ...headers, 'content-length': String(payload.length) }
   if (payload.length > 0 && !('content-type' in all)) all['content-type'] = 'text/plain'
