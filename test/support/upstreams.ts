@@ -1,7 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const script = fileURLToPath(new URL('./upstream.mjs', import.meta.url))
+const scripts = {
+  http: fileURLToPath(new URL('./upstream.mjs', import.meta.url)),
+  grpc: fileURLToPath(new URL('./grpc-upstream.mjs', import.meta.url)),
+}
 
 export interface Upstream {
   readonly name: string
@@ -13,8 +16,15 @@ export interface Upstream {
 }
 
 /** Starts one upstream in its own process and waits for its port. */
-export async function startUpstream(name: string, env: Record<string, string> = {}): Promise<Upstream> {
-  const child = fork(script, [], { env: { ...process.env, UPSTREAM_NAME: name, ...env }, stdio: 'ignore' })
+export async function startUpstream(
+  name: string,
+  env: Record<string, string> = {},
+  kind: keyof typeof scripts = 'http',
+): Promise<Upstream> {
+  const child = fork(scripts[kind], [], {
+    env: { ...process.env, UPSTREAM_NAME: name, ...env },
+    stdio: 'ignore',
+  })
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`upstream ${name} did not start in 10 s`)), 10_000)
     child.once('message', (m) => {

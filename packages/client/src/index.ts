@@ -1,3 +1,5 @@
+export type { MeshGrpcOptions } from './grpc/grpc-mesh.js'
+export { meshGrpc } from './grpc/grpc-mesh.js'
 export type { MeshDispatcherOptions } from './mesh-dispatcher.js'
 export { createMeshDispatcher } from './mesh-dispatcher.js'
 export type { MeshInterceptorOptions } from './mesh-interceptor.js'

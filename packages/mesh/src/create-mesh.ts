@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { createMeshDispatcher } from '@weft/client'
+import { createMeshDispatcher, meshGrpc } from '@weft/client'
 import {
   ConfigInvalidError,
   compileSnapshot,
@@ -49,6 +49,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   readonly namespace: string
   readonly labels: Readonly<Record<string, string>>
   readonly dispatcher: Dispatcher
+  /** gRPC through the mesh: `new Client(mesh.grpc.target('reviews', 9080), credentials, mesh.grpc.channelOptions)`. */
+  readonly grpc: ReturnType<typeof meshGrpc>
   #snapshot: Snapshot
   #stopWatching: (() => void) | undefined
   readonly #options: MeshOptions
@@ -62,6 +64,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.labels = Object.freeze({ app: options.service, ...options.labels })
     this.#snapshot = snapshot
     this.dispatcher = createMeshDispatcher({
+      snapshot: () => this.#snapshot,
+      source: { namespace: this.namespace, labels: this.labels },
+    })
+    this.grpc = meshGrpc({
       snapshot: () => this.#snapshot,
       source: { namespace: this.namespace, labels: this.labels },
     })
@@ -110,6 +116,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   async close(): Promise<void> {
     this.#stopWatching?.()
+    this.grpc.close()
     await this.dispatcher.close()
   }
 }
