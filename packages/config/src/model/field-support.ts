@@ -52,8 +52,8 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
         note: 'carried with the routing decision for the server side; not yet applied',
       },
       'http.fault.abort.grpcStatus': {
-        status: 'parsed',
-        note: 'decided by @weft/core; applied with the gRPC client, which is not there yet',
+        status: 'honoured',
+        note: 'fails a gRPC call (weft:/// target) with that status',
       },
       'http.fault.abort.http2Error': { status: 'rejected', note: 'refused, as Istio refuses it' },
       'http.fault.delay.exponentialDelay': { status: 'rejected', note: 'refused, as Istio refuses it' },
