@@ -42,6 +42,7 @@ spec:
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
 `
 
 function use(yaml: string): void {
@@ -137,5 +138,18 @@ describe('gRPC through a weft:/// target, against real grpc-js servers', () => {
       ),
     )
     expect((await get()).name).toBe('reviews-v2')
+  })
+
+  it('a new endpoint reaches calls once the mesh re-resolves its channels', async () => {
+    upstreams.push(await startUpstream('reviews-v3', {}, 'grpc'))
+    use(rules('  - route:\n    - destination: {host: reviews, subset: v3}\n'))
+    mesh.refresh()
+    const deadline = Date.now() + 5000
+    let reply = await get()
+    while (reply.name !== 'reviews-v3' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+      reply = await get()
+    }
+    expect(reply.name).toBe('reviews-v3')
   })
 })

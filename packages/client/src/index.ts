@@ -1,4 +1,4 @@
-export type { MeshGrpcOptions } from './grpc/grpc-mesh.js'
+export type { MeshGrpc, MeshGrpcOptions } from './grpc/grpc-mesh.js'
 export { meshGrpc } from './grpc/grpc-mesh.js'
 export type { MeshDispatcherOptions } from './mesh-dispatcher.js'
 export { createMeshDispatcher } from './mesh-dispatcher.js'

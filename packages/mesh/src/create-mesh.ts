@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { createMeshDispatcher, meshGrpc } from '@weft/client'
+import { createMeshDispatcher, type MeshGrpc, meshGrpc } from '@weft/client'
 import {
   ConfigInvalidError,
   compileSnapshot,
@@ -50,7 +50,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   readonly labels: Readonly<Record<string, string>>
   readonly dispatcher: Dispatcher
   /** gRPC through the mesh: `new Client(mesh.grpc.target('reviews', 9080), credentials, mesh.grpc.channelOptions)`. */
-  readonly grpc: ReturnType<typeof meshGrpc>
+  readonly grpc: MeshGrpc
   #snapshot: Snapshot
   #stopWatching: (() => void) | undefined
   readonly #options: MeshOptions
@@ -87,6 +87,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const snapshot = await loadSnapshot(this.#options)
       if (snapshot.version !== this.#snapshot.version) {
         this.#snapshot = snapshot
+        this.grpc.refresh()
         this.emit('snapshot', snapshot)
       }
       return true

@@ -24,6 +24,8 @@ interface MeshContext {
   readonly clusters: ClusterRegistry
   readonly random: () => number
   readonly now: () => number
+  /** Live resolvers of this mesh's channels: a new snapshot re-resolves them all. */
+  readonly resolvers: Set<WeftResolver>
 }
 
 const meshes = new Map<string, MeshContext>()
@@ -76,6 +78,7 @@ class WeftResolver implements experimental.Resolver {
     this.#target = target
     this.#listener = listener
     this.#mesh = meshOf(options)
+    this.#mesh?.resolvers.add(this)
   }
 
   static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -86,7 +89,9 @@ class WeftResolver implements experimental.Resolver {
     setImmediate(() => this.#resolve())
   }
 
-  destroy(): void {}
+  destroy(): void {
+    this.#mesh?.resolvers.delete(this)
+  }
 
   #resolve(): void {
     const mesh = this.#mesh
@@ -301,28 +306,39 @@ export interface MeshGrpcOptions {
  * URIs), split by weight, balanced by the DestinationRule, retried on gRPC statuses, bounded
  * by the route timeout, and failed with injected `grpcStatus` aborts.
  */
-export function meshGrpc(options: MeshGrpcOptions): {
+export interface MeshGrpc {
+  /** `weft:///service.namespace:port`, in the caller's namespace unless another is named. */
   target(service: string, port: number, namespace?: string): string
-  channelOptions: ChannelOptions
+  /** Pass to the gRPC client: ties its channel to this mesh. */
+  readonly channelOptions: ChannelOptions
+  /** Re-resolves every channel, after a snapshot change (endpoints come and go). */
+  refresh(): void
   close(): void
-} {
+}
+
+export function meshGrpc(options: MeshGrpcOptions): MeshGrpc {
   if (!registered) {
     experimental.registerResolver('weft', WeftResolver as never)
     experimental.registerLoadBalancerType(LB_NAME, WeftLoadBalancer as never, WeftLbConfig)
     registered = true
   }
   const id = `mesh-${++nextId}`
-  meshes.set(id, {
+  const context: MeshContext = {
     snapshot: options.snapshot,
     source: options.source,
     clusters: new ClusterRegistry(),
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
-  })
+    resolvers: new Set(),
+  }
+  meshes.set(id, context)
   return {
     target: (service, port, namespace = options.source.namespace) =>
       `weft:///${service}.${namespace}:${port}`,
     channelOptions: { [MESH_OPTION]: id },
+    refresh: () => {
+      for (const resolver of context.resolvers) resolver.updateResolution()
+    },
     close: () => meshes.delete(id),
   }
 }
