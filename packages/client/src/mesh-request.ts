@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import type { Endpoint } from '@weft/config'
 import {
   type AttemptOutcome,
@@ -19,6 +20,7 @@ import { ProxyController } from './proxy-controller.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
 type Forward = Extract<RouteDecision, { kind: 'forward' }>
+type IncomingHeaders = Record<string, string | string[] | undefined>
 
 /** What one request needs from the interceptor that made it. */
 export interface MeshRequestContext {
@@ -171,149 +173,138 @@ export class MeshRequest {
     }
     const index = endpoint ? cluster.endpoints.indexOf(endpoint) : -1
     if (index >= 0) cluster.active[index] = (cluster.active[index] ?? 0) + 1
-    let released = false
-    const release = (outcome: UpstreamOutcome | undefined) => {
-      if (released) return
-      released = true
-      cluster.pool.releaseRequest()
-      if (retrying) cluster.pool.releaseRetry()
-      if (index >= 0) cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
-      if (outcome && index >= 0 && cluster.outlier)
-        cluster.outlier.record(cluster.keyOf(index), outcome, now())
-    }
+    const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
+    const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)
 
     return new Promise<void>((resolve, reject) => {
-      let controller: Dispatcher.DispatchController | undefined
-      let perTryTimer: NodeJS.Timeout | undefined
-      let timedOut = false
-      // Tells the destination's circuit breaker (if any) how this call went, once.
-      let settleBreaker: ((failed: boolean) => void) | undefined
-      const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
-      const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)
-      const fail = (outcome: AttemptOutcome, retryAfter?: string) => {
-        clearTimeout(perTryTimer)
-        if (this.#finished) return resolve()
-        if (this.#mayRetry(outcome, attempt, retries)) return reject(new AttemptFailed(outcome, retryAfter))
-        this.#respondFailure(outcome, retries > 0 && attempt > retries && decision.retry.shouldRetry(outcome))
-        resolve()
-      }
-      const self = this
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(c, context) {
-          controller = c
-          self.#controller.attach(c)
-          if (self.#finished) return c.abort(new Error('weft: request already answered'))
-          if (!self.#started) {
-            self.#started = true
-            self.#handler.onRequestStart?.(self.#controller, context)
-          }
-        },
-        onRequestUpgrade(_c, statusCode, headers, socket) {
-          self.#committed = true
-          self.#handler.onRequestUpgrade?.(self.#controller, statusCode, headers, socket)
-        },
-        onResponseStart(c, statusCode, headers, statusMessage) {
-          settleBreaker?.(statusCode >= 500)
-          settleBreaker = undefined
-          clearTimeout(perTryTimer)
-          const outcome: AttemptOutcome = {
-            kind: 'response',
-            status: statusCode,
-            ...(headers['grpc-status'] !== undefined
-              ? { grpcStatus: Number(single(headers['grpc-status'] as string)) }
-              : {}),
-          }
-          release({ kind: 'response', status: statusCode })
-          if (self.#finished) return c.abort(new Error('weft: request already answered'))
-          if (decision.retry.shouldRetry(outcome) && self.#mayRetry(outcome, attempt, retries)) {
-            c.abort(RETRY)
-            return reject(new AttemptFailed(outcome, single(headers['retry-after'] as string | undefined)))
-          }
-          if (retries > 0 && attempt > retries && decision.retry.shouldRetry(outcome))
-            self.#flags.push(ResponseFlag.retryLimit)
-          self.#commit()
-          // The upstream's headers pass as they are unless the mesh has something to change.
-          let out = headers
-          if (decision.responseHeaders.length || self.#flags.length || self.#ctx.setCookie) {
-            const changed = { ...headers } as Headers
-            applyOperations(changed, decision.responseHeaders)
-            if (self.#flags.length) changed[RESPONSE_FLAGS_HEADER] = self.#flags.join(',')
-            if (self.#ctx.setCookie) {
-              changed['set-cookie'] = ([] as string[]).concat(
-                changed['set-cookie'] ?? [],
-                self.#ctx.setCookie,
-              )
-            }
-            out = changed
-          }
-          self.#handler.onResponseStart?.(self.#controller, statusCode, out, statusMessage)
-          resolve()
-        },
-        onResponseData(_c, chunk) {
-          if (self.#committed && !self.#finished) self.#handler.onResponseData?.(self.#controller, chunk)
-        },
-        onResponseEnd(_c, trailers) {
-          if (!self.#committed || self.#finished) return
-          self.#finish()
-          self.#handler.onResponseEnd?.(self.#controller, trailers)
-        },
-        onResponseError(_c, error) {
-          settleBreaker?.(true)
-          settleBreaker = undefined
-          clearTimeout(perTryTimer)
-          const outcome: AttemptOutcome = timedOut
-            ? { kind: 'timeout' }
-            : connectFailure(error)
-              ? { kind: 'connect-failure' }
-              : { kind: 'reset' }
-          // Idempotent: a retried response was released when its status arrived.
-          release(outcome as UpstreamOutcome)
-          if (error === RETRY || self.#finished) return
-          if (self.#committed) {
-            self.#finish()
-            self.#handler.onResponseError?.(self.#controller, error)
-            return
-          }
-          fail(outcome)
-        },
-      }
-      if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY)) {
-        perTryTimer = setTimeout(() => {
-          timedOut = true
-          controller?.abort(new Error('weft: per-try timeout'))
-        }, tryTimeout)
-      }
+      const handler = new Attempt(this, attempt, retries, cluster, index, retrying, now, resolve, reject)
+      if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY))
+        handler.limit(tryTimeout)
       const headers: Headers = { ...this.#ctx.headers, host: decision.authority }
       applyOperations(headers, decision.requestHeaders)
       if (tryTimeout !== undefined) {
         headers[HTTP_DEADLINE_HEADER] = String(Math.floor(tryTimeout))
-        if (single(headers['content-type'])?.startsWith('application/grpc'))
+        if (single(headers['content-type'])?.startsWith('application/grpc')) {
           headers[GRPC_TIMEOUT_HEADER] = formatGrpcTimeout(tryTimeout)
+        }
       }
       const origin = endpoint
         ? originOf(this.#ctx.scheme, endpoint)
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
-      const send = () => dispatch({ ...this.#ctx.opts, origin, path: decision.path, headers }, handler)
+      const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
       const breaker = cluster.breaker
       if (!breaker) {
-        send()
+        dispatch(options, handler)
         return
       }
       breaker
-        .fire(
-          () =>
-            new Promise<void>((ok, ko) => {
-              settleBreaker = (failed) => (failed ? ko(new Error('weft: upstream failure')) : ok())
-              send()
-            }),
-        )
+        .fire(() => handler.guard(() => dispatch(options, handler)))
         .catch((error: unknown) => {
           if (!isOpenCircuit(error)) return
-          release(undefined)
+          handler.release(undefined)
           this.#respondLocal(503, ResponseFlag.overflow, 'circuit breaker open')
           resolve()
         })
     })
+  }
+
+  // The methods below are called by the request's attempts (Attempt), not by other code.
+
+  /** An attempt reached its upstream: the caller's handler starts, once, on the proxy controller. */
+  attemptStarted(controller: Dispatcher.DispatchController, context: unknown): boolean {
+    this.#controller.attach(controller)
+    if (this.#finished) return false
+    if (!this.#started) {
+      this.#started = true
+      this.#handler.onRequestStart?.(this.#controller, context)
+    }
+    return true
+  }
+
+  attemptUpgraded(statusCode: number, headers: IncomingHeaders, socket: Duplex): void {
+    this.#committed = true
+    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
+  }
+
+  /**
+   * An attempt's response began. Retry (the attempt is aborted and rejected) when the policy,
+   * budget and breaker allow; otherwise it becomes the caller's response.
+   */
+  attemptResponded(
+    attempt: Attempt,
+    statusCode: number,
+    headers: IncomingHeaders,
+    statusMessage: string | undefined,
+  ): boolean {
+    const { decision } = this.#ctx
+    const outcome: AttemptOutcome =
+      headers['grpc-status'] !== undefined
+        ? {
+            kind: 'response',
+            status: statusCode,
+            grpcStatus: Number(single(headers['grpc-status'] as string)),
+          }
+        : { kind: 'response', status: statusCode }
+    attempt.release({ kind: 'response', status: statusCode })
+    if (this.#finished) {
+      attempt.abort(new Error('weft: request already answered'))
+      return false
+    }
+    const retriable = decision.retry.shouldRetry(outcome)
+    if (retriable && this.#mayRetry(outcome, attempt.number, attempt.retries)) {
+      attempt.retry(outcome, single(headers['retry-after'] as string | undefined), true)
+      return false
+    }
+    if (retriable && attempt.retries > 0 && attempt.number > attempt.retries)
+      this.#flags.push(ResponseFlag.retryLimit)
+    this.#commit()
+    // The upstream's headers pass as they are unless the mesh has something to change.
+    let out = headers
+    if (decision.responseHeaders.length || this.#flags.length || this.#ctx.setCookie) {
+      const changed = { ...headers } as Headers
+      applyOperations(changed, decision.responseHeaders)
+      if (this.#flags.length) changed[RESPONSE_FLAGS_HEADER] = this.#flags.join(',')
+      if (this.#ctx.setCookie) {
+        changed['set-cookie'] = ([] as string[]).concat(changed['set-cookie'] ?? [], this.#ctx.setCookie)
+      }
+      out = changed
+    }
+    this.#handler.onResponseStart?.(this.#controller, statusCode, out, statusMessage)
+    attempt.succeed()
+    return true
+  }
+
+  attemptData(chunk: Buffer): void {
+    if (this.#committed && !this.#finished) this.#handler.onResponseData?.(this.#controller, chunk)
+  }
+
+  attemptEnded(trailers: IncomingHeaders): void {
+    if (!this.#committed || this.#finished) return
+    this.#finish()
+    this.#handler.onResponseEnd?.(this.#controller, trailers)
+  }
+
+  /** An attempt failed before or while streaming: retry, answer as Envoy would, or pass the error on. */
+  attemptFailed(attempt: Attempt, outcome: AttemptOutcome, error: Error): void {
+    if (this.#finished) {
+      attempt.succeed()
+      return
+    }
+    if (this.#committed) {
+      this.#finish()
+      this.#handler.onResponseError?.(this.#controller, error)
+      return
+    }
+    if (this.#mayRetry(outcome, attempt.number, attempt.retries)) {
+      attempt.retry(outcome, undefined, false)
+      return
+    }
+    const { decision } = this.#ctx
+    this.#respondFailure(
+      outcome,
+      attempt.retries > 0 && attempt.number > attempt.retries && decision.retry.shouldRetry(outcome),
+    )
+    attempt.succeed()
   }
 
   /**
@@ -404,6 +395,158 @@ export class MeshRequest {
     } else {
       respondLocally(this.#handler, status, { [RESPONSE_FLAGS_HEADER]: flags }, body)
     }
+  }
+}
+
+/**
+ * One attempt of a request: the handler undici calls for it, holding what is the attempt's own
+ * (its endpoint slot, per-try timer, breaker report) and handing decisions to its MeshRequest.
+ * Once it is retried or has failed, its late callbacks are ignored.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly number: number
+  readonly retries: number
+  readonly #owner: MeshRequest
+  readonly #cluster: Cluster
+  readonly #index: number
+  readonly #retrying: boolean
+  readonly #now: () => number
+  readonly #resolve: () => void
+  readonly #reject: (error: AttemptFailed) => void
+  #controller: Dispatcher.DispatchController | undefined
+  #timer: NodeJS.Timeout | undefined
+  #timedOut = false
+  #released = false
+  #settled = false
+  /** Its response is the caller's: data and end pass through. */
+  #committed = false
+  #breaker: ((failed: boolean) => void) | undefined
+
+  constructor(
+    owner: MeshRequest,
+    number: number,
+    retries: number,
+    cluster: Cluster,
+    index: number,
+    retrying: boolean,
+    now: () => number,
+    resolve: () => void,
+    reject: (error: AttemptFailed) => void,
+  ) {
+    this.#owner = owner
+    this.number = number
+    this.retries = retries
+    this.#cluster = cluster
+    this.#index = index
+    this.#retrying = retrying
+    this.#now = now
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  /** The per-try timeout: past it the attempt is aborted and counts as timed out. */
+  limit(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true
+      this.#controller?.abort(new Error('weft: per-try timeout'))
+    }, ms)
+  }
+
+  /** Runs `send` as the destination breaker's action; it settles when the upstream answers. */
+  guard(send: () => void): Promise<void> {
+    return new Promise<void>((ok, ko) => {
+      this.#breaker = (failed) => (failed ? ko(new Error('weft: upstream failure')) : ok())
+      send()
+    })
+  }
+
+  /** Gives back the attempt's slots and tells outlier detection how it went; once. */
+  release(outcome: UpstreamOutcome | undefined): void {
+    if (this.#released) return
+    this.#released = true
+    const cluster = this.#cluster
+    cluster.pool.releaseRequest()
+    if (this.#retrying) cluster.pool.releaseRetry()
+    const index = this.#index
+    if (index >= 0) {
+      cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
+      if (outcome && cluster.outlier) cluster.outlier.record(cluster.keyOf(index), outcome, this.#now())
+    }
+  }
+
+  abort(reason: Error): void {
+    this.#controller?.abort(reason)
+  }
+
+  /** Another attempt follows this one; `abort` stops a response that is still arriving. */
+  retry(outcome: AttemptOutcome, retryAfter: string | undefined, abort: boolean): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    if (abort) this.#controller?.abort(RETRY)
+    this.#reject(new AttemptFailed(outcome, retryAfter))
+  }
+
+  /** This attempt's part is over (its response is the caller's, or the caller was answered). */
+  succeed(): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#resolve()
+  }
+
+  #report(failed: boolean): void {
+    this.#breaker?.(failed)
+    this.#breaker = undefined
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#controller = controller
+    if (!this.#owner.attemptStarted(controller, context))
+      controller.abort(new Error('weft: request already answered'))
+  }
+
+  onRequestUpgrade(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHeaders,
+    socket: Duplex,
+  ): void {
+    this.#owner.attemptUpgraded(statusCode, headers, socket)
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHeaders,
+    statusMessage?: string,
+  ): void {
+    this.#report(statusCode >= 500)
+    clearTimeout(this.#timer)
+    if (this.#settled) return
+    this.#committed = this.#owner.attemptResponded(this, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#committed) this.#owner.attemptData(chunk)
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHeaders): void {
+    if (this.#committed) this.#owner.attemptEnded(trailers)
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.#report(true)
+    clearTimeout(this.#timer)
+    const outcome: AttemptOutcome = this.#timedOut
+      ? { kind: 'timeout' }
+      : connectFailure(error)
+        ? { kind: 'connect-failure' }
+        : { kind: 'reset' }
+    // Idempotent: a retried response was released when its status arrived.
+    this.release(outcome as UpstreamOutcome)
+    if (error === RETRY) return
+    this.#owner.attemptFailed(this, outcome, error)
   }
 }
 
