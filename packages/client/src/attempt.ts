@@ -1,0 +1,185 @@
+import type { Duplex } from 'node:stream'
+import type { AttemptOutcome, UpstreamOutcome } from '@weft/core'
+import type { Dispatcher } from 'undici'
+import type { Cluster } from './cluster.js'
+import type { MeshRequest } from './mesh-request.js'
+
+type IncomingHeaders = Record<string, string | string[] | undefined>
+
+/** An attempt that failed in a way the route's retry policy may retry. */
+export class AttemptFailed extends Error {
+  override name = 'AttemptFailed'
+  readonly outcome: AttemptOutcome
+  readonly retryAfter: string | undefined
+
+  constructor(outcome: AttemptOutcome, retryAfter?: string) {
+    super(`attempt failed: ${outcome.kind}${outcome.kind === 'response' ? ` ${outcome.status}` : ''}`)
+    this.outcome = outcome
+    this.retryAfter = retryAfter
+  }
+}
+
+/** The reason an attempt is aborted when another replaces it; its error callback is then ignored. */
+const RETRY = new Error('weft: retrying this attempt')
+
+function connectFailure(error: Error): boolean {
+  const code = (error as { code?: string }).code
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH'
+  )
+}
+
+/**
+ * One attempt of a request: the handler undici calls for it, holding what is the attempt's own
+ * (its endpoint slot, per-try timer, breaker report) and handing decisions to its MeshRequest.
+ * Once it is retried or has failed, its late callbacks are ignored.
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly number: number
+  readonly retries: number
+  readonly #owner: MeshRequest
+  readonly #cluster: Cluster
+  readonly #index: number
+  readonly #retrying: boolean
+  readonly #now: () => number
+  readonly #resolve: () => void
+  readonly #reject: (error: AttemptFailed) => void
+  #controller: Dispatcher.DispatchController | undefined
+  #timer: NodeJS.Timeout | undefined
+  #timedOut = false
+  #released = false
+  #settled = false
+  /** Its response is the caller's: data and end pass through. */
+  #committed = false
+  #breaker: ((failed: boolean) => void) | undefined
+
+  constructor(
+    owner: MeshRequest,
+    number: number,
+    retries: number,
+    cluster: Cluster,
+    index: number,
+    retrying: boolean,
+    now: () => number,
+    resolve: () => void,
+    reject: (error: AttemptFailed) => void,
+  ) {
+    this.#owner = owner
+    this.number = number
+    this.retries = retries
+    this.#cluster = cluster
+    this.#index = index
+    this.#retrying = retrying
+    this.#now = now
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  /** The per-try timeout: past it the attempt is aborted and counts as timed out. */
+  limit(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true
+      this.#controller?.abort(new Error('weft: per-try timeout'))
+    }, ms)
+  }
+
+  /** Runs `send` as the destination breaker's action; it settles when the upstream answers. */
+  guard(send: () => void): Promise<void> {
+    return new Promise<void>((ok, ko) => {
+      this.#breaker = (failed) => (failed ? ko(new Error('weft: upstream failure')) : ok())
+      send()
+    })
+  }
+
+  /** Gives back the attempt's slots and tells outlier detection how it went; once. */
+  release(outcome: UpstreamOutcome | undefined): void {
+    if (this.#released) return
+    this.#released = true
+    const cluster = this.#cluster
+    cluster.pool.releaseRequest()
+    if (this.#retrying) cluster.pool.releaseRetry()
+    const index = this.#index
+    if (index >= 0) {
+      cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
+      if (outcome && cluster.outlier) cluster.outlier.record(cluster.keyOf(index), outcome, this.#now())
+    }
+  }
+
+  abort(reason: Error): void {
+    this.#controller?.abort(reason)
+  }
+
+  /** Another attempt follows this one; `abort` stops a response that is still arriving. */
+  retry(outcome: AttemptOutcome, retryAfter: string | undefined, abort: boolean): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    if (abort) this.#controller?.abort(RETRY)
+    this.#reject(new AttemptFailed(outcome, retryAfter))
+  }
+
+  /** This attempt's part is over (its response is the caller's, or the caller was answered). */
+  succeed(): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#resolve()
+  }
+
+  #report(failed: boolean): void {
+    this.#breaker?.(failed)
+    this.#breaker = undefined
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#controller = controller
+    if (!this.#owner.attemptStarted(controller, context))
+      controller.abort(new Error('weft: request already answered'))
+  }
+
+  onRequestUpgrade(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHeaders,
+    socket: Duplex,
+  ): void {
+    this.#owner.attemptUpgraded(statusCode, headers, socket)
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHeaders,
+    statusMessage?: string,
+  ): void {
+    this.#report(statusCode >= 500)
+    clearTimeout(this.#timer)
+    if (this.#settled) return
+    this.#committed = this.#owner.attemptResponded(this, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#committed) this.#owner.attemptData(chunk)
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHeaders): void {
+    if (this.#committed) this.#owner.attemptEnded(trailers)
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.#report(true)
+    clearTimeout(this.#timer)
+    const outcome: AttemptOutcome = this.#timedOut
+      ? { kind: 'timeout' }
+      : connectFailure(error)
+        ? { kind: 'connect-failure' }
+        : { kind: 'reset' }
+    // Idempotent: a retried response was released when its status arrived.
+    this.release(outcome as UpstreamOutcome)
+    if (error === RETRY) return
+    this.#owner.attemptFailed(this, outcome, error)
+  }
+}
