@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createMeshDispatcher, RESPONSE_FLAGS_HEADER } from '@weft/client'
+import { createMeshDispatcher, type OutboundRequestEvent, RESPONSE_FLAGS_HEADER } from '@weft/client'
 import { compileSnapshot, loadConfig, type RegistryEndpoint, type Snapshot } from '@weft/config'
 import { type Dispatcher, fetch, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -404,6 +404,40 @@ describe('setGlobalDispatcher(mesh.dispatcher)', () => {
       expect(((await viaFetch.json()) as { name: string }).name).toBe('reviews-v3')
     } finally {
       setGlobalDispatcher(previous)
+    }
+  })
+})
+
+describe('telemetry hook', () => {
+  it('reports each request once it is over: rule, target, endpoint, status, flags, attempts', async () => {
+    const events: OutboundRequestEvent[] = []
+    const hooked = createMeshDispatcher({
+      snapshot: () => current,
+      source: { namespace: 'default', labels: { app: 'productpage' } },
+      onRequestEnd: (event) => events.push(event),
+    })
+    try {
+      current = snapshotOf({
+        file: 'hook.yaml',
+        text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - match:\n    - uri: {exact: /down}\n    directResponse: {status: 503}\n  - route:\n    - destination: {host: reviews}\n',
+      })
+      const ok = await request('http://reviews:9080/reviews/0', { dispatcher: hooked })
+      await ok.body.dump()
+      const down = await request('http://reviews:9080/down', { dispatcher: hooked })
+      await down.body.dump()
+      expect(events).toHaveLength(2)
+      expect(events[0]).toMatchObject({
+        host: 'reviews.default.svc.cluster.local',
+        rule: 'VirtualService/default/reviews#http[1]',
+        target: { host: 'reviews.default.svc.cluster.local', port: 9080 },
+        status: 200,
+        flags: [],
+        attempts: 1,
+      })
+      expect(events[0]?.endpoint).toMatch(/^127\.0\.0\.1:\d+$/)
+      expect(events[1]).toMatchObject({ status: 503, flags: ['DR'], attempts: 0, target: undefined })
+    } finally {
+      await hooked.close()
     }
   })
 })

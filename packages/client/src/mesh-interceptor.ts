@@ -13,6 +13,7 @@ import { type Cluster, ClusterRegistry } from './cluster.js'
 import { type Headers, headerRecord, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { MeshRequest } from './mesh-request.js'
+import { type OutboundRequestHook, report } from './request-event.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
 export interface MeshInterceptorOptions {
@@ -22,6 +23,8 @@ export interface MeshInterceptorOptions {
   readonly source: RouteSource
   readonly random?: () => number
   readonly now?: () => number
+  /** Called once per request when it is over: the telemetry package's hook. */
+  readonly onRequestEnd?: OutboundRequestHook
 }
 
 /** Scheme and host of the origin the caller addressed; a string origin is split without a URL parse. */
@@ -195,12 +198,36 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             { ...answer.headers, [RESPONSE_FLAGS_HEADER]: answer.flag },
             answer.body,
           )
+          report(options.onRequestEnd, {
+            host: decision.host,
+            rule: 'rule' in decision ? decision.rule : undefined,
+            target: undefined,
+            endpoint: undefined,
+            status: answer.status,
+            flags: answer.flag.split(','),
+            attempts: 0,
+            durationMs: 0,
+            error: undefined,
+          })
           return
         }
         const cluster = clusters.get(snapshot, decision.target, options.source.namespace, random, now())
         const { hash, setCookie } = consistentHash(cluster, headers, decision.path, random)
         new MeshRequest(
-          { dispatch, opts, headers, scheme, decision, cluster, hash, setCookie, backoff, random, now },
+          {
+            dispatch,
+            opts,
+            headers,
+            scheme,
+            decision,
+            cluster,
+            hash,
+            setCookie,
+            backoff,
+            random,
+            now,
+            onRequestEnd: options.onRequestEnd,
+          },
           handler,
         ).start()
         for (const mirror of decision.mirrors) sendMirror(mirror, decision.path, opts, headers, scheme)

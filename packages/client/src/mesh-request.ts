@@ -17,6 +17,7 @@ import type { Cluster } from './cluster.js'
 import { applyOperations, type Headers, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { ProxyController } from './proxy-controller.js'
+import { type OutboundRequestHook, report } from './request-event.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
 type Forward = Extract<RouteDecision, { kind: 'forward' }>
@@ -35,6 +36,7 @@ export interface MeshRequestContext {
   readonly backoff: RetryBackoff
   readonly random: () => number
   readonly now: () => number
+  readonly onRequestEnd: OutboundRequestHook | undefined
 }
 
 function isReplayable(body: Dispatcher.DispatchOptions['body']): boolean {
@@ -60,6 +62,9 @@ export class MeshRequest {
   #committed = false
   #finished = false
   #routeTimer: NodeJS.Timeout | undefined
+  readonly #startedAtMs: number
+  #status: number | undefined
+  #attempts = 0
   /** Endpoints tried so far: Istio's previous-hosts retry predicate steers retries away from them. */
   #tried: Set<Endpoint> | undefined
   #lastEndpoint: Endpoint | undefined
@@ -70,7 +75,8 @@ export class MeshRequest {
     this.#flags = ctx.decision.fault.delayMs > 0 ? [ResponseFlag.delayInjected] : []
     this.#replayable = isReplayable(ctx.opts.body)
     const timeout = ctx.decision.timeoutMs
-    this.#deadlineMs = timeout === undefined ? undefined : ctx.now() + timeout
+    this.#startedAtMs = ctx.now()
+    this.#deadlineMs = timeout === undefined ? undefined : this.#startedAtMs + timeout
   }
 
   start(): void {
@@ -146,6 +152,7 @@ export class MeshRequest {
       this.#respondLocal(503, ResponseFlag.overflow, 'upstream retry overflow')
       return Promise.resolve()
     }
+    this.#attempts = attempt
     const index = endpoint ? cluster.endpoints.indexOf(endpoint) : -1
     if (index >= 0) cluster.active[index] = (cluster.active[index] ?? 0) + 1
     const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
@@ -233,6 +240,7 @@ export class MeshRequest {
     if (retriable && attempt.retries > 0 && attempt.number > attempt.retries)
       this.#flags.push(ResponseFlag.retryLimit)
     this.#commit()
+    this.#status = statusCode
     // The upstream's headers pass as they are unless the mesh has something to change.
     let out = headers
     if (decision.responseHeaders.length || this.#flags.length || this.#ctx.setCookie) {
@@ -266,7 +274,7 @@ export class MeshRequest {
       return
     }
     if (this.#committed) {
-      this.#finish()
+      this.#finish(error)
       this.#handler.onResponseError?.(this.#controller, error)
       return
     }
@@ -309,9 +317,23 @@ export class MeshRequest {
     clearTimeout(this.#routeTimer)
   }
 
-  #finish(): void {
+  #finish(error?: Error): void {
     this.#finished = true
     clearTimeout(this.#routeTimer)
+    const { decision, onRequestEnd, now } = this.#ctx
+    if (!onRequestEnd) return
+    const last = this.#lastEndpoint
+    report(onRequestEnd, {
+      host: decision.host,
+      rule: decision.rule,
+      target: decision.target,
+      endpoint: last ? `${last.address}:${last.port}` : undefined,
+      status: error ? undefined : this.#status,
+      flags: [...this.#flags],
+      attempts: this.#attempts,
+      durationMs: now() - this.#startedAtMs,
+      error,
+    })
   }
 
   #onRouteTimeout(): void {
@@ -328,7 +350,7 @@ export class MeshRequest {
   /** A programming error (bad dispatch options): the caller gets the error itself. */
   #fail(error: Error): void {
     if (this.#finished) return
-    this.#finish()
+    this.#finish(error)
     if (!this.#started) {
       this.#started = true
       this.#handler.onRequestStart?.(this.#controller, {})
@@ -355,8 +377,10 @@ export class MeshRequest {
 
   #respondLocal(status: number, flag: string, body: string): void {
     if (this.#finished || this.#committed) return
+    this.#flags.push(flag)
+    this.#status = status
     this.#finish()
-    const flags = [...this.#flags, flag].join(',')
+    const flags = this.#flags.join(',')
     if (this.#started) {
       // The caller's handler has its controller already: answer on it.
       const all = {
