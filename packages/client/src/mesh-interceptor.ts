@@ -2,6 +2,7 @@ import type { Snapshot } from '@weft/config'
 import {
   consistentHashKey,
   createRetryBackoff,
+  endpointKey,
   hashKey,
   type MirrorTarget,
   type RouteDecision,
@@ -13,6 +14,7 @@ import { type Cluster, ClusterRegistry } from './cluster.js'
 import { type Headers, headerRecord, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { MeshRequest } from './mesh-request.js'
+import { isReplayable } from './request-body.js'
 import { type OutboundRequestHook, report } from './request-event.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
@@ -143,24 +145,17 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       headers: Headers,
       scheme: string,
     ) {
-      const body = opts.body
-      if (!(body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array))
-        return
+      if (!isReplayable(opts.body)) return
       const snapshot = options.snapshot()
       const cluster = clusters.get(snapshot, mirror, options.source.namespace, random, now())
       const endpoint = cluster.passthrough ? undefined : cluster.pick(undefined, now())
       if (!cluster.passthrough && !endpoint) return
-      const host = endpoint
-        ? endpoint.address.includes(':')
-          ? `[${endpoint.address}]`
-          : endpoint.address
-        : mirror.host
-      const port = endpoint ? endpoint.port : mirror.port
+      const origin = `${scheme}://${endpoint ? endpointKey(endpoint) : `${mirror.host}:${mirror.port}`}`
       try {
         dispatch(
           {
             ...opts,
-            origin: `${scheme}://${host}:${port}`,
+            origin,
             path,
             headers: { ...headers, host: mirror.authority },
           },

@@ -3,6 +3,7 @@ import type { Endpoint } from '@weft/config'
 import {
   type AttemptOutcome,
   attemptTimeoutMs,
+  endpointKey,
   formatGrpcTimeout,
   GRPC_TIMEOUT_HEADER,
   HTTP_DEADLINE_HEADER,
@@ -17,6 +18,7 @@ import type { Cluster } from './cluster.js'
 import { applyOperations, type Headers, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { ProxyController } from './proxy-controller.js'
+import { isReplayable } from './request-body.js'
 import { type OutboundRequestHook, report } from './request-event.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
@@ -37,10 +39,6 @@ export interface MeshRequestContext {
   readonly random: () => number
   readonly now: () => number
   readonly onRequestEnd: OutboundRequestHook | undefined
-}
-
-function isReplayable(body: Dispatcher.DispatchOptions['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
 }
 
 /**
@@ -171,7 +169,7 @@ export class MeshRequest {
         }
       }
       const origin = endpoint
-        ? originOf(this.#ctx.scheme, endpoint)
+        ? `${this.#ctx.scheme}://${endpointKey(endpoint)}`
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
       const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
       const breaker = cluster.breaker
@@ -395,9 +393,4 @@ export class MeshRequest {
       respondLocally(this.#handler, status, { [RESPONSE_FLAGS_HEADER]: flags }, body)
     }
   }
-}
-
-function originOf(scheme: string, endpoint: Endpoint): string {
-  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address
-  return `${scheme}://${host}:${endpoint.port}`
 }

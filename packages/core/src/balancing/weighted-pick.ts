@@ -1,6 +1,21 @@
 import { InvalidOptionError } from '../errors.js'
 
 /**
+ * The index of the first cumulative sum strictly above `target`: the item a draw of `target`
+ * lands on. Zero-weight items share their predecessor's sum, so they are never first.
+ */
+export function indexAbove(cumulative: ArrayLike<number>, target: number): number {
+  let lo = 0
+  let hi = cumulative.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((cumulative[mid] as number) > target) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/**
  * A weighted choice among items (VirtualService destinations, mirrors), compiled once: weights
  * are relative and prefixed into cumulative sums, and a pick is one `random()` and a binary
  * search. An item of weight 0 is never picked, as Istio sends no traffic to a 0-weight
@@ -42,15 +57,7 @@ export class WeightedPick<T> {
     if (this.#lastPickable < 0) return -1
     const target = random() * this.#total
     const cumulative = this.#cumulative
-    // First cumulative sum strictly above the target: zero-weight items share their
-    // predecessor's sum and so can never be first.
-    let lo = 0
-    let hi = cumulative.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((cumulative[mid] as number) > target) hi = mid
-      else lo = mid + 1
-    }
+    const lo = indexAbove(cumulative, target)
     // A random() of exactly 1 (or float rounding at the top) would fall past the end.
     return (cumulative[lo] as number) > target ? lo : this.#lastPickable
   }

@@ -7,6 +7,7 @@ import type {
   Snapshot,
   WeightedDestinations,
 } from '@weft/config'
+import { indexAbove } from '../balancing/weighted-pick.js'
 import { decideFault, type FaultDecision } from '../fault/fault-decision.js'
 import { compileRetryPolicy, type RetryPolicy } from '../resilience/retry-policy.js'
 import { hostRoute } from './host-routes.js'
@@ -90,15 +91,7 @@ export function pickDestination(
   if (total <= 0) return undefined
   // One destination takes everything; spending no draw on it keeps seeded runs comparable.
   if (destinations.length === 1) return destinations[0]
-  const target = random() * total
-  let lo = 0
-  let hi = cumulative.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((cumulative[mid] as number) > target) hi = mid
-    else lo = mid + 1
-  }
-  return destinations[lo]
+  return destinations[indexAbove(cumulative, random() * total)]
 }
 
 function firstMatch(route: CompiledHttpRoute, ctx: MatchContext): CompiledMatch | null | undefined {
