@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { meshGrpc } from '@weft/client'
+import { meshGrpc, type OutboundRequestEvent, RESPONSE_FLAGS_HEADER } from '@weft/client'
 import { compileSnapshot, loadConfig, type Snapshot } from '@weft/config'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
@@ -20,7 +20,7 @@ const { bookinfo } = grpc.loadPackageDefinition(definition) as unknown as {
         request: object,
         metadata: grpc.Metadata,
         callback: (error: grpc.ServiceError | null, reply?: { name: string }) => void,
-      ): void
+      ): grpc.ClientUnaryCall
     }
   }
 }
@@ -73,15 +73,37 @@ function seeded(seed: number): () => number {
 }
 let client: InstanceType<typeof bookinfo.Reviews>
 
-function get(headers: Record<string, string> = {}): Promise<{ name?: string; code?: number }> {
+interface Reply {
+  name?: string
+  code?: number
+  /** `x-weft-response-flags` from the call's status metadata. */
+  flags?: string
+  ms: number
+}
+
+function get(headers: Record<string, string> = {}): Promise<Reply> {
   const metadata = new grpc.Metadata()
   for (const [k, v] of Object.entries(headers)) metadata.set(k, v)
+  const started = performance.now()
   return new Promise((resolve) => {
-    client.Get({ product_id: 0 }, metadata, (error, reply) =>
-      resolve(error ? { code: error.code } : { name: reply?.name }),
-    )
+    let flags: string | undefined
+    let reply: Omit<Reply, 'ms'> | undefined
+    const done = () => {
+      if (reply && flags !== undefined)
+        resolve({ ...reply, ...(flags ? { flags } : {}), ms: performance.now() - started })
+    }
+    const call = client.Get({ product_id: 0 }, metadata, (error, answer) => {
+      reply = error ? { code: error.code } : { name: answer?.name }
+      done()
+    })
+    call.on('status', (status: grpc.StatusObject) => {
+      flags = String(status.metadata.get(RESPONSE_FLAGS_HEADER)[0] ?? '')
+      done()
+    })
   })
 }
+
+const events: OutboundRequestEvent[] = []
 
 beforeAll(async () => {
   upstreams.push(
@@ -93,6 +115,7 @@ beforeAll(async () => {
     snapshot: () => current,
     source: { namespace: 'default', labels: { app: 'productpage' } },
     random: seeded(42),
+    onRequestEnd: (event) => events.push(event),
   })
   client = new bookinfo.Reviews(
     mesh.target('reviews', 9080),
@@ -142,6 +165,61 @@ describe('gRPC through a weft:/// target, against real grpc-js servers', () => {
     )
     expect((await get({ 'end-user': 'jason' })).code).toBe(grpc.status.UNAVAILABLE)
     expect((await get()).name).toBe('reviews-v1')
+  })
+
+  it('a delay fault holds the call 300 ms, flagged DI; others go at once', async () => {
+    use(
+      rules(
+        '  - match:\n    - headers: {end-user: {exact: jason}}\n    fault: {delay: {fixedDelay: 300ms, percentage: {value: 100}}}\n    route:\n    - destination: {host: reviews, subset: v1}\n  - route:\n    - destination: {host: reviews, subset: v1}\n',
+      ),
+    )
+    await get()
+    const delayed = await get({ 'end-user': 'jason' })
+    expect(delayed.name).toBe('reviews-v1')
+    expect(delayed.ms).toBeGreaterThanOrEqual(295)
+    // The floor is the fault; the ceiling leaves room for a busy 2-core CI machine.
+    expect(delayed.ms).toBeLessThanOrEqual(400)
+    expect(delayed.flags).toBe('DI')
+    const other = await get()
+    expect(other.ms).toBeLessThan(250)
+    expect(other.flags).toBeUndefined()
+  })
+
+  it('the route’s header operations apply to the call’s metadata', async () => {
+    use(
+      rules(
+        '  - headers: {request: {set: {x-echo: from-route}}}\n    route:\n    - destination: {host: reviews, subset: v2}\n',
+      ),
+    )
+    expect((await get()).name).toBe('reviews-v2+from-route')
+  })
+
+  it('the client interceptor reports each call: rule, subset, endpoint, gRPC status, flags', async () => {
+    use(
+      rules(
+        '  - match:\n    - headers: {end-user: {exact: jason}}\n    fault: {abort: {grpcStatus: PERMISSION_DENIED, percentage: {value: 100}}}\n    route:\n    - destination: {host: reviews, subset: v1}\n  - route:\n    - destination: {host: reviews, subset: v2}\n',
+      ),
+    )
+    events.length = 0
+    const ok = await get()
+    const denied = await get({ 'end-user': 'jason' })
+    expect(denied).toMatchObject({ code: grpc.status.PERMISSION_DENIED, flags: 'FI' })
+    expect(ok.name).toBe('reviews-v2')
+    expect(events).toHaveLength(2)
+    const v2 = upstreams[1] as Upstream
+    expect(events[0]).toMatchObject({
+      host: 'reviews.default.svc.cluster.local',
+      rule: 'VirtualService/default/reviews#http[1]',
+      target: { host: 'reviews.default.svc.cluster.local', subset: 'v2', port: 9080 },
+      endpoint: `127.0.0.1:${v2.port}`,
+      grpcStatus: grpc.status.OK,
+      flags: [],
+    })
+    expect(events[1]).toMatchObject({
+      rule: 'VirtualService/default/reviews#http[0]',
+      grpcStatus: grpc.status.PERMISSION_DENIED,
+      flags: ['FI'],
+    })
   })
 
   it('routes by the method path: a uri match on /bookinfo.Reviews/Get', async () => {

@@ -2,12 +2,15 @@
 // the parent over IPC, and answers every request with JSON naming itself and what it received.
 // Its behaviour is set by environment: UPSTREAM_NAME, UPSTREAM_STATUS (default 200),
 // UPSTREAM_DELAY_MS (default 0). `POST /__status` with a number changes the status at run time;
-// `GET /__last` tells the last request it served.
+// `GET /__last` tells the last request it served; `GET /__stats` the most requests it ever had
+// in flight at once.
 import { createServer } from 'node:http'
 
 const name = process.env.UPSTREAM_NAME ?? 'upstream'
 let status = Number(process.env.UPSTREAM_STATUS ?? 200)
 let last = null
+let inFlight = 0
+let peakInFlight = 0
 const delayMs = Number(process.env.UPSTREAM_DELAY_MS ?? 0)
 
 const server = createServer((req, res) => {
@@ -23,8 +26,15 @@ const server = createServer((req, res) => {
       res.end('ok')
       return
     }
+    if (req.url === '/__stats') {
+      res.end(JSON.stringify({ peakInFlight }))
+      return
+    }
     last = { method: req.method, url: req.url, headers: req.headers }
+    inFlight++
+    peakInFlight = Math.max(peakInFlight, inFlight)
     const reply = () => {
+      inFlight--
       res.writeHead(status, { 'content-type': 'application/json', 'x-upstream': name })
       res.end(
         JSON.stringify({

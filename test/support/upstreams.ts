@@ -13,6 +13,8 @@ export interface Upstream {
   setStatus(status: number): Promise<void>
   /** The last request this upstream served (method, url, headers), or null. */
   last(): Promise<{ method: string; url: string; headers: Record<string, string> } | null>
+  /** The most requests this upstream has had in flight at once. */
+  peakInFlight(): Promise<number>
 }
 
 /** Starts one upstream in its own process and waits for its port. */
@@ -44,6 +46,10 @@ export async function startUpstream(
     async last() {
       const res = await fetch(`http://127.0.0.1:${port}/__last`)
       return (await res.json()) as { method: string; url: string; headers: Record<string, string> } | null
+    },
+    async peakInFlight() {
+      const res = await fetch(`http://127.0.0.1:${port}/__stats`)
+      return ((await res.json()) as { peakInFlight: number }).peakInFlight
     },
   }
 }

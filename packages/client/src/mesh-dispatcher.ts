@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici'
 import { type MeshInterceptorOptions, meshInterceptor } from './mesh-interceptor.js'
+import { UpstreamOptions } from './upstream-options.js'
 
 export interface MeshDispatcherOptions extends MeshInterceptorOptions {
   /** Options for the Agent underneath (connection pools per origin). */
@@ -11,5 +12,8 @@ export interface MeshDispatcherOptions extends MeshInterceptorOptions {
  * interceptors is declared here, and only here.
  */
 export function createMeshDispatcher(options: MeshDispatcherOptions): Dispatcher {
-  return new Agent(options.agent).compose(meshInterceptor(options))
+  const upstreams = new UpstreamOptions()
+  return new Agent({ ...options.agent, factory: upstreams.factory }).compose(
+    meshInterceptor({ ...options, upstreams }),
+  )
 }

@@ -17,6 +17,7 @@ import { MeshRequest } from './mesh-request.js'
 import { isReplayable } from './request-body.js'
 import { type OutboundRequestHook, report } from './request-event.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
+import type { UpstreamOptions } from './upstream-options.js'
 
 export interface MeshInterceptorOptions {
   /** The snapshot in force; read on every request, so a new one applies to the next request. */
@@ -27,6 +28,8 @@ export interface MeshInterceptorOptions {
   readonly now?: () => number
   /** Called once per request when it is over: the telemetry package's hook. */
   readonly onRequestEnd?: OutboundRequestHook
+  /** Where the clusters leave each endpoint's connection-pool settings for the Agent underneath. */
+  readonly upstreams?: UpstreamOptions
 }
 
 /** Scheme and host of the origin the caller addressed; a string origin is split without a URL parse. */
@@ -129,7 +132,7 @@ function answerLocally(decision: RouteDecision): LocalAnswer | undefined {
 export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.DispatchInterceptor {
   const random = options.random ?? Math.random
   const now = options.now ?? Date.now
-  const clusters = new ClusterRegistry()
+  const clusters = new ClusterRegistry(options.upstreams)
   const backoff = createRetryBackoff()
 
   return (dispatch) => {
@@ -147,7 +150,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     ) {
       if (!isReplayable(opts.body)) return
       const snapshot = options.snapshot()
-      const cluster = clusters.get(snapshot, mirror, options.source.namespace, random, now())
+      const cluster = clusters.get(snapshot, mirror, options.source, random, now())
       const endpoint = cluster.passthrough ? undefined : cluster.pick(undefined, now())
       if (!cluster.passthrough && !endpoint) return
       const origin = `${scheme}://${endpoint ? endpointKey(endpoint) : `${mirror.host}:${mirror.port}`}`
@@ -206,7 +209,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
           })
           return
         }
-        const cluster = clusters.get(snapshot, decision.target, options.source.namespace, random, now())
+        const cluster = clusters.get(snapshot, decision.target, options.source, random, now())
         const { hash, setCookie } = consistentHash(cluster, headers, decision.path, random)
         new MeshRequest(
           {

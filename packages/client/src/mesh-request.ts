@@ -151,7 +151,7 @@ export class MeshRequest {
       return Promise.resolve()
     }
     this.#attempts = attempt
-    const index = endpoint ? cluster.endpoints.indexOf(endpoint) : -1
+    const index = endpoint ? cluster.indexOf(endpoint) : -1
     if (index >= 0) cluster.active[index] = (cluster.active[index] ?? 0) + 1
     const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
     const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)

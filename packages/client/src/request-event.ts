@@ -14,8 +14,10 @@ export interface OutboundRequestEvent {
   readonly target: RouteTarget | undefined
   /** `address:port` of the last endpoint tried. */
   readonly endpoint: string | undefined
-  /** The status the caller got; undefined when the call ended in an error. */
+  /** The HTTP status the caller got; undefined when the call ended in an error, and for gRPC calls. */
   readonly status: number | undefined
+  /** A gRPC call's status code. */
+  readonly grpcStatus?: number
   /** Envoy's response flags the mesh set (`UH`, `UO`, `URX` …). */
   readonly flags: readonly string[]
   readonly attempts: number

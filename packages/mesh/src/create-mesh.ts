@@ -31,6 +31,11 @@ export interface MeshOptions {
   readonly controlPlane?: string | readonly string[]
   /** Istio's `outboundTrafficPolicy.mode`. Default `ALLOW_ANY`. */
   readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY'
+  /**
+   * Where this instance runs, `region/zone/subzone` (`WEFT_LOCALITY`): locality load balancing
+   * prefers endpoints near it. Unset: no locality preference.
+   */
+  readonly locality?: string
 }
 
 export interface MeshEvents {
@@ -63,14 +68,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.namespace = options.namespace ?? 'default'
     this.labels = Object.freeze({ app: options.service, ...options.labels })
     this.#snapshot = snapshot
-    this.dispatcher = createMeshDispatcher({
-      snapshot: () => this.#snapshot,
-      source: { namespace: this.namespace, labels: this.labels },
+    const locality = options.locality ?? process.env.WEFT_LOCALITY
+    const source = Object.freeze({
+      namespace: this.namespace,
+      labels: this.labels,
+      ...(locality ? { locality } : {}),
     })
-    this.grpc = meshGrpc({
-      snapshot: () => this.#snapshot,
-      source: { namespace: this.namespace, labels: this.labels },
-    })
+    this.dispatcher = createMeshDispatcher({ snapshot: () => this.#snapshot, source })
+    this.grpc = meshGrpc({ snapshot: () => this.#snapshot, source })
   }
 
   /** The snapshot in force. */

@@ -2,12 +2,16 @@ import {
   type ChannelOptions,
   connectivityState,
   experimental,
+  type Interceptor,
   Metadata,
   status as Status,
 } from '@grpc/grpc-js'
 import type { Snapshot } from '@weft/config'
-import { type RouteSource, routeRequest } from '@weft/core'
+import { endpointKey, type RouteSource, routeRequest } from '@weft/core'
 import { ClusterRegistry } from '../cluster.js'
+import type { OutboundRequestHook } from '../request-event.js'
+import { ResponseFlag } from '../response-flags.js'
+import { type CallActions, GrpcCalls, meshCallFilter, meshCallInterceptor } from './grpc-call.js'
 
 type GrpcEndpoint = experimental.Endpoint
 type Picker = experimental.Picker
@@ -26,6 +30,7 @@ interface MeshContext {
   readonly now: () => number
   /** Live resolvers of this mesh's channels: a new snapshot re-resolves them all. */
   readonly resolvers: Set<WeftResolver>
+  readonly calls: GrpcCalls
 }
 
 const meshes = new Map<string, MeshContext>()
@@ -118,6 +123,7 @@ class WeftResolver implements experimental.Resolver {
     const list: GrpcEndpoint[] = endpoints.map((e) => ({ addresses: [{ host: e.address, port: e.port }] }))
     const selector: experimental.ConfigSelector = {
       invoke: (methodName, metadata): CallConfig => {
+        const record = mesh.calls.of(metadata)
         const decision = routeRequest(
           mesh.snapshot(),
           {
@@ -134,7 +140,11 @@ class WeftResolver implements experimental.Resolver {
           mesh.random,
         )
         const methodConfig: CallConfig['methodConfig'] = { name: [] }
+        if (record) record.host = decision.host
         if (decision.kind !== 'forward') {
+          record?.flags.push(
+            decision.kind === 'no-route' ? ResponseFlag.noRoute : ResponseFlag.directResponse,
+          )
           return {
             methodConfig,
             pickInformation: {},
@@ -142,11 +152,27 @@ class WeftResolver implements experimental.Resolver {
             dynamicFilterFactories: [],
           }
         }
-        const abort = decision.fault.abort
-        if (abort) {
-          const code = abort.grpcStatus !== undefined ? statusCode(abort.grpcStatus) : Status.UNAVAILABLE
-          return { methodConfig, pickInformation: {}, status: code, dynamicFilterFactories: [] }
+        if (record) {
+          record.rule = decision.rule
+          record.target = decision.target
         }
+        const { abort, delayMs } = decision.fault
+        const actions: CallActions = {
+          requestHeaders: decision.requestHeaders,
+          delayMs,
+          abortCode: abort
+            ? abort.grpcStatus !== undefined
+              ? statusCode(abort.grpcStatus)
+              : Status.UNAVAILABLE
+            : undefined,
+        }
+        if (delayMs > 0) record?.flags.push(ResponseFlag.delayInjected)
+        if (abort) record?.flags.push(ResponseFlag.faultInjected)
+        // A call the interceptor opened carries its id, which only the filter takes out.
+        const filters =
+          record || delayMs > 0 || abort || decision.requestHeaders.length > 0
+            ? [meshCallFilter(actions)]
+            : []
         if (decision.timeoutMs !== undefined) methodConfig.timeout = durationOf(decision.timeoutMs)
         const retry = decision.retry
         const codes = retry.retryOn.map((c) => GRPC_RETRY[c]).filter((c): c is string => c !== undefined)
@@ -164,7 +190,7 @@ class WeftResolver implements experimental.Resolver {
           methodConfig,
           pickInformation: { [CLUSTER_KEY]: JSON.stringify([t.host, t.subset ?? '', t.port]) },
           status: Status.OK,
-          dynamicFilterFactories: [],
+          dynamicFilterFactories: filters,
         }
       },
       unref: () => {},
@@ -262,12 +288,12 @@ class WeftLoadBalancer implements experimental.LoadBalancer {
     const cluster = mesh.clusters.get(
       mesh.snapshot(),
       { host, subset: subset || undefined, port },
-      mesh.source.namespace,
+      mesh.source,
       mesh.random,
       mesh.now(),
     )
     const endpoint = cluster.pick(undefined, mesh.now())
-    const leaf = endpoint ? this.#leaves.get(`${endpoint.address}:${endpoint.port}`) : undefined
+    const leaf = endpoint ? this.#leaves.get(endpointKey(endpoint)) : undefined
     if (!leaf)
       return new experimental.UnavailablePicker({
         code: Status.UNAVAILABLE,
@@ -298,6 +324,8 @@ export interface MeshGrpcOptions {
   readonly source: RouteSource
   readonly random?: () => number
   readonly now?: () => number
+  /** Called once per call when it is over: the telemetry package's hook. */
+  readonly onRequestEnd?: OutboundRequestHook
 }
 
 /**
@@ -309,8 +337,13 @@ export interface MeshGrpcOptions {
 export interface MeshGrpc {
   /** `weft:///service.namespace:port`, in the caller's namespace unless another is named. */
   target(service: string, port: number, namespace?: string): string
-  /** Pass to the gRPC client: ties its channel to this mesh. */
+  /**
+   * Pass to the gRPC client's constructor: ties its channel to this mesh and installs
+   * `interceptor`. A client with interceptors of its own lists `interceptor` among them.
+   */
   readonly channelOptions: ChannelOptions
+  /** The mesh's client interceptor: reports each call and adds the mesh's response flags to its status. */
+  readonly interceptor: Interceptor
   /** Re-resolves every channel, after a snapshot change (endpoints come and go). */
   refresh(): void
   close(): void
@@ -330,12 +363,15 @@ export function meshGrpc(options: MeshGrpcOptions): MeshGrpc {
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
     resolvers: new Set(),
+    calls: new GrpcCalls(),
   }
   meshes.set(id, context)
+  const interceptor = meshCallInterceptor(context.calls, options.onRequestEnd, context.now)
   return {
     target: (service, port, namespace = options.source.namespace) =>
       `weft:///${service}.${namespace}:${port}`,
-    channelOptions: { [MESH_OPTION]: id },
+    channelOptions: { [MESH_OPTION]: id, interceptors: [interceptor] },
+    interceptor,
     refresh: () => {
       for (const resolver of context.resolvers) resolver.updateResolution()
     },

@@ -26,6 +26,14 @@ const HONOURED: FieldSupport = {
   status: 'honoured',
   note: 'applied to outgoing HTTP requests by mesh.dispatcher',
 }
+const LOCALITY: FieldSupport = {
+  status: 'honoured',
+  note: "needs the caller's `locality` (createMesh option); failover needs outlierDetection, as in Istio",
+}
+const WARMUP: FieldSupport = {
+  status: 'honoured',
+  note: 'ROUND_ROBIN and LEAST_REQUEST only, as in Envoy; endpoints present when the client starts do not warm up',
+}
 const NO_PROXY: FieldSupport = {
   status: 'parsed',
   note: 'validated; Weft runs no gateway or sidecar proxy to apply it',
@@ -89,12 +97,21 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
         status: 'honoured',
         note: 'subsets select endpoints by labels; analyze checks references (WFT0101)',
       },
+      trafficPolicy: HONOURED,
       'trafficPolicy.loadBalancer': HONOURED,
-      'trafficPolicy.loadBalancer.localityLbSetting': DECIDED,
-      'trafficPolicy.loadBalancer.warmup': DECIDED,
-      'trafficPolicy.loadBalancer.warmupDurationSecs': DECIDED,
+      'trafficPolicy.loadBalancer.localityLbSetting': LOCALITY,
+      'trafficPolicy.loadBalancer.warmup': WARMUP,
+      'trafficPolicy.loadBalancer.warmupDurationSecs': WARMUP,
       'trafficPolicy.outlierDetection': HONOURED,
-      'trafficPolicy.connectionPool': DECIDED,
+      'trafficPolicy.connectionPool': HONOURED,
+      'trafficPolicy.connectionPool.tcp.maxConnections': {
+        status: 'honoured',
+        note: "each endpoint's undici pool opens at most this many connections; over HTTP/1.1 requests beyond it wait (pending)",
+      },
+      'trafficPolicy.connectionPool.http.http1MaxPendingRequests': {
+        status: 'honoured',
+        note: 'requests waiting for a connection past it fail at once with 503 UO',
+      },
       'trafficPolicy.connectionPool.http.http2MaxRequests': {
         status: 'honoured',
         note: 'requests in flight past it fail at once with 503 UO',
@@ -103,16 +120,19 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
         status: 'honoured',
         note: 'retries in flight past it are not made',
       },
+      'trafficPolicy.connectionPool.tcp.tcpKeepalive': NOT_YET,
+      'trafficPolicy.connectionPool.tcp.maxConnectionDuration': NOT_YET,
+      'trafficPolicy.connectionPool.http.h2UpgradePolicy': NOT_YET,
+      'trafficPolicy.connectionPool.http.useClientProtocol': NOT_YET,
+      'trafficPolicy.connectionPool.http.maxConcurrentStreams': NOT_YET,
+      'trafficPolicy.connectionPool.http.http2KeepAlive': NOT_YET,
       'trafficPolicy.retryBudget': HONOURED,
       'trafficPolicy.portLevelSettings': HONOURED,
-      'trafficPolicy.portLevelSettings.tls': NOT_YET,
-      'subsets.trafficPolicy': HONOURED,
-      'subsets.trafficPolicy.tls': NOT_YET,
-      'subsets.trafficPolicy.portLevelSettings.tls': NOT_YET,
-      'subsets.trafficPolicy.loadBalancer.localityLbSetting': DECIDED,
-      'subsets.trafficPolicy.connectionPool': DECIDED,
-      'subsets.trafficPolicy.tunnel': NO_PROXY,
-      'subsets.trafficPolicy.proxyProtocol': NO_PROXY,
+      'trafficPolicy.port': {
+        status: 'honoured',
+        note: 'the destination port a portLevelSettings entry applies to',
+      },
+      'trafficPolicy.tls': NOT_YET,
       'trafficPolicy.tunnel': NO_PROXY,
       'trafficPolicy.proxyProtocol': NO_PROXY,
     },
@@ -155,9 +175,21 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
 export function fieldSupport(kind: string, path: string): FieldSupport {
   const support = FIELD_SUPPORT[kind]
   if (!support) return { status: 'rejected', note: 'unknown kind' }
+  const canonical = kind === 'DestinationRule' ? trafficPolicyPath(path) : path
   let best: string | undefined
   for (const key of Object.keys(support.fields ?? {})) {
-    if ((path === key || path.startsWith(`${key}.`)) && (!best || key.length > best.length)) best = key
+    if ((canonical === key || canonical.startsWith(`${key}.`)) && (!best || key.length > best.length))
+      best = key
   }
   return best ? (support.fields?.[best] as FieldSupport) : support.default
+}
+
+/**
+ * A DestinationRule's traffic policy has one shape wherever it appears (top level, per port, per
+ * subset, per subset and port) and Weft honours it the same everywhere: one table row per field.
+ */
+function trafficPolicyPath(path: string): string {
+  const policy = path.startsWith('subsets.trafficPolicy') ? path.slice('subsets.'.length) : path
+  const port = 'trafficPolicy.portLevelSettings.'
+  return policy.startsWith(port) ? `trafficPolicy.${policy.slice(port.length)}` : policy
 }

@@ -48,12 +48,27 @@ describe('ConnectionPool admission', () => {
     expect(pool.admitRequest()).toBe('admitted')
     expect(pool.active).toBe(2)
   })
-  it('Envoy: pending requests past max_pending_requests overflow', () => {
-    const pool = new ConnectionPool(poolLimits({ http: { http1MaxPendingRequests: 1 } }))
-    expect([pool.admitPending(), pool.admitPending()]).toEqual(['admitted', 'overflow'])
-    pool.releasePending()
-    expect(pool.pending).toBe(0)
-  })
+  it.each([
+    { maxConnections: 1, http1MaxPendingRequests: 1, admitted: 2, pendingAtMost: 1 },
+    { maxConnections: 2, http1MaxPendingRequests: 3, admitted: 5, pendingAtMost: 3 },
+    { maxConnections: 4, http1MaxPendingRequests: undefined, admitted: 10, pendingAtMost: 6 },
+  ])(
+    'Envoy: requests beyond maxConnections $maxConnections wait; more than http1MaxPendingRequests $http1MaxPendingRequests waiting overflow',
+    ({ maxConnections, http1MaxPendingRequests, admitted, pendingAtMost }) => {
+      const pool = new ConnectionPool(
+        poolLimits({
+          tcp: { maxConnections },
+          http: { http2MaxRequests: 10, ...(http1MaxPendingRequests ? { http1MaxPendingRequests } : {}) },
+        }),
+      )
+      const answers = Array.from({ length: 12 }, () => pool.admitRequest())
+      expect(answers.filter((a) => a === 'admitted')).toHaveLength(admitted)
+      expect(answers.slice(admitted).every((a) => a === 'overflow')).toBe(true)
+      expect(pool.pending).toBe(pendingAtMost)
+      pool.releaseRequest()
+      expect(pool.admitRequest()).toBe('admitted')
+    },
+  )
   it('Envoy: retries past max_retries overflow; releases never go below zero', () => {
     const pool = new ConnectionPool(poolLimits({ http: { maxRetries: 1 } }))
     expect([pool.admitRetry(), pool.admitRetry()]).toEqual(['admitted', 'overflow'])

@@ -36,28 +36,33 @@ export function poolLimits(pool: ConnectionPoolSettings | undefined): PoolLimits
 export type Admission = 'admitted' | 'overflow'
 
 /**
- * The counters Envoy's circuit breakers keep for one cluster: requests in flight, requests
- * waiting for a connection, and retries in flight. `admit*` either takes a slot or answers
- * `overflow` (Envoy's UO flag, a 503 to the caller); every admitted slot is given back with the
- * matching `release*`. The adapter decides what is pending (no free connection) and what is
- * active.
+ * The counters Envoy's circuit breakers keep for one cluster: requests in flight and retries in
+ * flight. `admit*` either takes a slot or answers `overflow` (Envoy's UO flag, a 503 to the
+ * caller); every admitted slot is given back with the matching `release*`.
+ *
+ * Over HTTP/1.1 a connection carries one request at a time, so the requests beyond
+ * `maxConnections` are the ones waiting for a connection: Envoy's pending requests, capped by
+ * `http1MaxPendingRequests`. With the Bookinfo task's `maxConnections: 1` and
+ * `http1MaxPendingRequests: 1`, two requests may be in flight and a third overflows.
  */
 export class ConnectionPool {
   readonly limits: PoolLimits
+  readonly #admissible: number
   #active = 0
-  #pending = 0
   #retries = 0
 
   constructor(limits: PoolLimits) {
     this.limits = limits
+    this.#admissible = Math.min(limits.maxRequests, limits.maxConnections + limits.maxPendingRequests)
   }
 
   get active(): number {
     return this.#active
   }
 
+  /** Requests waiting for a connection. */
   get pending(): number {
-    return this.#pending
+    return Math.max(0, this.#active - this.limits.maxConnections)
   }
 
   get retries(): number {
@@ -65,23 +70,13 @@ export class ConnectionPool {
   }
 
   admitRequest(): Admission {
-    if (this.#active >= this.limits.maxRequests) return 'overflow'
+    if (this.#active >= this.#admissible) return 'overflow'
     this.#active++
     return 'admitted'
   }
 
   releaseRequest(): void {
     if (this.#active > 0) this.#active--
-  }
-
-  admitPending(): Admission {
-    if (this.#pending >= this.limits.maxPendingRequests) return 'overflow'
-    this.#pending++
-    return 'admitted'
-  }
-
-  releasePending(): void {
-    if (this.#pending > 0) this.#pending--
   }
 
   admitRetry(): Admission {
@@ -95,6 +90,6 @@ export class ConnectionPool {
   }
 
   toJSON(): { active: number; pending: number; retries: number; limits: PoolLimits } {
-    return { active: this.#active, pending: this.#pending, retries: this.#retries, limits: this.limits }
+    return { active: this.#active, pending: this.pending, retries: this.#retries, limits: this.limits }
   }
 }

@@ -2,6 +2,8 @@
 export interface RouteSource {
   readonly namespace: string
   readonly labels: Readonly<Record<string, string>>
+  /** `region/zone/subzone`, when known: locality load balancing prefers endpoints near it. */
+  readonly locality?: string
 }
 
 /**
