@@ -1,5 +1,14 @@
 import { Command, CommanderError, Option } from 'commander'
 import { checkConfig } from './commands/check-config.js'
+import { controlPlaneCommand } from './commands/control-plane.js'
+import {
+  applyCommand,
+  deleteCommand,
+  getCommand,
+  statusCommand,
+  tokenCreateCommand,
+} from './commands/operate.js'
+import { DEFAULT_SERVER, RemoteError } from './commands/remote.js'
 import { ExitCode, UsageError } from './errors.js'
 import type { Io } from './io.js'
 
@@ -50,6 +59,70 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       done,
     ),
   )
+  const output = () =>
+    new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table')
+  const remote = (command: Command) =>
+    command
+      .option('--server <url>', `the control plane (WEFT_SERVER; default ${DEFAULT_SERVER})`)
+      .option(
+        '--token <token>',
+        'the credential (WEFT_TOKEN); prefer the variable, which stays out of shell history',
+      )
+  program.addCommand(
+    new Command('control-plane')
+      .description('run the config service every SDK watches (file store in --data-dir)')
+      .option('--port <port>', 'port to listen on', '15010')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option(
+        '--data-dir <dir>',
+        'where state and generated secrets live (WEFT_DATA_DIR; default ~/.weft/control-plane)',
+      )
+      .addOption(new Option('--store <store>', 'where state lives').choices(['file', 'etcd']).default('file'))
+      .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs, with --store etcd')
+      .action(async (options) => done(await controlPlaneCommand(options, io))),
+  )
+  program.addCommand(
+    remote(new Command('apply'))
+      .description('apply Istio YAML to the control plane: every file as one set, all or nothing')
+      .requiredOption('-f, --filename <path>', 'a file, a folder, or - for stdin (repeatable)', collect)
+      .option('-R, --recursive', 'read folders recursively')
+      .option('-n, --namespace <ns>', 'namespace of resources that name none', 'default')
+      .addOption(output())
+      .action(async (options) => done(await applyCommand(options, io))),
+  )
+  program.addCommand(
+    remote(new Command('get'))
+      .description('list resources of a kind, or show one')
+      .argument('<kind>', 'VirtualService, vs, destinationrules, …')
+      .argument('[name]')
+      .option('-n, --namespace <ns>', 'namespace', 'default')
+      .option('-A, --all-namespaces', 'every namespace')
+      .addOption(output())
+      .action(async (kind, name, options) => done(await getCommand(kind, name, options, io))),
+  )
+  program.addCommand(
+    remote(new Command('delete'))
+      .description('delete one resource')
+      .argument('<kind>')
+      .argument('<name>')
+      .option('-n, --namespace <ns>', 'namespace', 'default')
+      .action(async (kind, name, options) => done(await deleteCommand(kind, name, options, io))),
+  )
+  program.addCommand(
+    remote(new Command('status'))
+      .description('every workload watching: the config version it applied, ACK or NACK and why')
+      .addOption(output())
+      .action(async (options) => done(await statusCommand(options, io))),
+  )
+  program.addCommand(
+    new Command('token').description('workload credentials').addCommand(
+      remote(new Command('create'))
+        .description('print a workload token for a namespace and service account')
+        .requiredOption('--namespace <ns>')
+        .requiredOption('--service-account <sa>')
+        .action(async (options) => done(await tokenCreateCommand(options, io))),
+    ),
+  )
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
   try {
@@ -61,6 +134,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (error instanceof UsageError) {
       io.err(`weft: ${error.message}\n`)
       return ExitCode.usage
+    }
+    if (error instanceof RemoteError) {
+      io.err(`weft: ${error.message}\n`)
+      for (const line of error.lines) io.err(`${line}\n`)
+      return error.exitCode
     }
     throw error
   }

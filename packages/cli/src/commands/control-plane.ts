@@ -1,0 +1,39 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { startControlPlane } from '@weft/control-plane'
+import { ExitCode, UsageError } from '../errors.js'
+import type { Io } from '../io.js'
+
+export interface ControlPlaneCommandOptions {
+  readonly port: string
+  readonly host: string
+  readonly dataDir?: string
+  readonly store: 'file' | 'etcd'
+  readonly etcdEndpoints?: string
+}
+
+/** `weft control-plane`: serves until SIGINT or SIGTERM, then closes cleanly. */
+export async function controlPlaneCommand(options: ControlPlaneCommandOptions, io: Io): Promise<number> {
+  const port = Number(options.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port ${options.port} is not a port`)
+  if (options.store === 'etcd') {
+    throw new UsageError('--store etcd is not available in this version; use the file store (the default)')
+  }
+  const dataDir = options.dataDir ?? process.env.WEFT_DATA_DIR ?? join(homedir(), '.weft', 'control-plane')
+  const cp = await startControlPlane({
+    port,
+    host: options.host,
+    dataDir,
+    log: (line) => io.err(`${new Date().toISOString()} ${line}\n`),
+  })
+  io.out(`weft control plane listening on ${cp.url} (data in ${dataDir})\n`)
+  if (cp.adminTokenFile)
+    io.out(`admin token: ${cp.adminTokenFile} (export WEFT_TOKEN=$(cat ${cp.adminTokenFile}))\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  await cp.close()
+  return ExitCode.ok
+}

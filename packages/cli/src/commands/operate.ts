@@ -1,0 +1,193 @@
+import type { Resource } from '@weft/config'
+import { KINDS } from '@weft/config'
+import { ExitCode, UsageError } from '../errors.js'
+import type { Io } from '../io.js'
+import { age, formatData, formatTable, type OutputFormat } from '../output.js'
+import { readSources } from '../read-sources.js'
+import { callApi, type RemoteOptions } from './remote.js'
+
+interface ApplyAnswer {
+  version: number
+  results: { key: string; action: string; resourceVersion?: string }[]
+  warnings: string[]
+}
+
+export interface ApplyOptions extends RemoteOptions {
+  readonly filename: string[]
+  readonly recursive?: boolean
+  readonly namespace?: string
+  readonly output?: OutputFormat
+}
+
+/** `weft apply -f`: every file as one set, all applied or none. */
+export async function applyCommand(options: ApplyOptions, io: Io): Promise<number> {
+  const files = await readSources(options.filename, options.recursive ?? false, io.readStdin)
+  const answer = await callApi<ApplyAnswer>(
+    options,
+    'POST',
+    `/api/v1/apply?namespace=${encodeURIComponent(options.namespace ?? 'default')}`,
+    { json: { files } },
+  )
+  if (options.output === 'json' || options.output === 'yaml') io.out(formatData(answer, options.output))
+  else {
+    for (const r of answer.results) io.out(`${r.key} ${r.action}\n`)
+    for (const w of answer.warnings) io.err(`${w}\n`)
+    io.err(`config version ${answer.version}\n`)
+  }
+  return ExitCode.ok
+}
+
+/** `VirtualService`, `virtualservice`, `virtualservices` and `vs` all name one kind. */
+function kindOf(name: string): string {
+  const lower = name.toLowerCase()
+  const short: Record<string, string> = {
+    vs: 'VirtualService',
+    dr: 'DestinationRule',
+    se: 'ServiceEntry',
+    we: 'WorkloadEntry',
+    ap: 'AuthorizationPolicy',
+    pa: 'PeerAuthentication',
+    ra: 'RequestAuthentication',
+  }
+  const kinds = [...KINDS.keys()]
+  const kind = short[lower] ?? kinds.find((k) => k.toLowerCase() === lower || `${k.toLowerCase()}s` === lower)
+  if (!kind) throw new UsageError(`unknown kind ${name}; one of ${kinds.join(', ')}`)
+  return kind
+}
+
+export interface GetOptions extends RemoteOptions {
+  readonly namespace?: string
+  readonly allNamespaces?: boolean
+  readonly output?: OutputFormat
+}
+
+/** `weft get KIND [NAME]`. */
+export async function getCommand(
+  kindName: string,
+  name: string | undefined,
+  options: GetOptions,
+  io: Io,
+): Promise<number> {
+  const kind = kindOf(kindName)
+  const namespace = options.namespace ?? 'default'
+  let items: Resource[]
+  if (name) {
+    items = [
+      await callApi<Resource>(
+        options,
+        'GET',
+        `/api/v1/resources/${kind}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`,
+      ),
+    ]
+  } else {
+    const query = new URLSearchParams({ kind, ...(options.allNamespaces ? {} : { namespace }) })
+    items = (await callApi<{ items: Resource[] }>(options, 'GET', `/api/v1/resources?${query}`)).items
+  }
+  if (options.output === 'json' || options.output === 'yaml') {
+    io.out(formatData(name ? items[0] : { apiVersion: 'v1', kind: 'List', items }, options.output))
+    return ExitCode.ok
+  }
+  if (items.length === 0) {
+    io.err(`no ${kind} in ${options.allNamespaces ? 'any namespace' : `namespace ${namespace}`}\n`)
+    return ExitCode.ok
+  }
+  io.out(
+    formatTable(
+      ['namespace', 'name', 'version'],
+      items
+        .sort((a, b) =>
+          `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(
+            `${b.metadata.namespace}/${b.metadata.name}`,
+          ),
+        )
+        .map((r) => [r.metadata.namespace, r.metadata.name, r.metadata.resourceVersion ?? '']),
+    ),
+  )
+  return ExitCode.ok
+}
+
+/** `weft delete KIND NAME`. */
+export async function deleteCommand(
+  kindName: string,
+  name: string,
+  options: GetOptions,
+  io: Io,
+): Promise<number> {
+  const kind = kindOf(kindName)
+  const namespace = options.namespace ?? 'default'
+  const answer = await callApi<{ version: number }>(
+    options,
+    'DELETE',
+    `/api/v1/resources/${kind}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`,
+  )
+  io.out(`${kind}/${namespace}/${name} deleted\n`)
+  io.err(`config version ${answer.version}\n`)
+  return ExitCode.ok
+}
+
+interface StatusAnswer {
+  version: number
+  endpoints: {
+    service: string
+    namespace: string
+    address: string
+    port: number
+    labels?: Record<string, string>
+  }[]
+  workloads: {
+    instance: string
+    service: string
+    namespace: string
+    sent: number
+    applied?: number
+    state: string
+    reason?: string
+    connected: boolean
+    lastSeenMs: number
+  }[]
+}
+
+/** `weft status`: every workload watching, what it applied, ACK or NACK and why. */
+export async function statusCommand(
+  options: RemoteOptions & { output?: OutputFormat },
+  io: Io,
+): Promise<number> {
+  const answer = await callApi<StatusAnswer>(options, 'GET', '/api/v1/status')
+  if (options.output === 'json' || options.output === 'yaml') {
+    io.out(formatData(answer, options.output))
+    return ExitCode.ok
+  }
+  io.err(`config version ${answer.version}; ${answer.endpoints.length} endpoint(s) registered\n`)
+  if (answer.workloads.length === 0) {
+    io.err('no workload has connected yet\n')
+    return ExitCode.ok
+  }
+  io.out(
+    formatTable(
+      ['namespace', 'workload', 'instance', 'applied', 'state', 'connected', 'last seen', 'reason'],
+      answer.workloads.map((w) => [
+        w.namespace,
+        w.service,
+        w.instance,
+        w.applied === undefined ? '-' : String(w.applied),
+        w.state === 'PENDING' ? `PENDING ${w.sent}` : w.state,
+        w.connected ? 'yes' : 'no',
+        age(w.lastSeenMs),
+        w.reason ?? '',
+      ]),
+    ),
+  )
+  return ExitCode.ok
+}
+
+/** `weft token create`: prints a workload token (to stdout alone, so that scripts can capture it). */
+export async function tokenCreateCommand(
+  options: RemoteOptions & { namespace: string; serviceAccount: string },
+  io: Io,
+): Promise<number> {
+  const answer = await callApi<{ token: string }>(options, 'POST', '/api/v1/tokens', {
+    json: { namespace: options.namespace, serviceAccount: options.serviceAccount },
+  })
+  io.out(`${answer.token}\n`)
+  return ExitCode.ok
+}

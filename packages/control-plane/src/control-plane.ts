@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { Credentials } from './credentials.js'
+import { createApiHandler } from './http-api.js'
+import { readOrCreateSecret } from './secret-file.js'
+import type { ConfigStore } from './store/config-store.js'
+import { FileStore } from './store/file-store.js'
+import { WatchHub } from './watch-hub.js'
+import { WorkloadStatuses } from './workload-status.js'
+
+export interface ControlPlaneOptions {
+  /** Default 15010; 0 picks a free port. */
+  readonly port?: number
+  /** Default 127.0.0.1: expose it on purpose (`0.0.0.0`), not by accident. */
+  readonly host?: string
+  /** Where the file store keeps its state and where generated secrets live. */
+  readonly dataDir: string
+  /** Another store (etcd); default a FileStore in `dataDir`. */
+  readonly store?: ConfigStore
+  /** Default `WEFT_ADMIN_TOKEN`, else one generated on first start in `dataDir/admin-token`. */
+  readonly adminToken?: string
+  /** How long a registered endpoint lives without a heartbeat. Default 10 s. */
+  readonly leaseTtlMs?: number
+  /** One line per event worth an operator's eye; never a token. Default: none. */
+  readonly log?: (line: string) => void
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  readonly url: string
+  readonly port: number
+  readonly store: ConfigStore
+  /** Where the generated admin token was written, when it was not given. */
+  readonly adminTokenFile: string | undefined
+  readonly credentials: Credentials
+  close(): Promise<void>
+}
+
+/**
+ * Starts the config service: the HTTP API and watch streams over a store. It is never on the
+ * request path — SDKs keep serving with their last snapshot while it is away.
+ */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = options.log ?? (() => {})
+  const store = options.store ?? new FileStore(options.dataDir)
+  await store.start()
+  let adminTokenFile: string | undefined
+  let adminToken = options.adminToken ?? process.env.WEFT_ADMIN_TOKEN
+  if (!adminToken) {
+    adminTokenFile = join(options.dataDir, 'admin-token')
+    adminToken = await readOrCreateSecret(adminTokenFile)
+  }
+  const signingKey = Buffer.from(await readOrCreateSecret(join(options.dataDir, 'token-key')), 'base64url')
+  const credentials = new Credentials(adminToken, signingKey)
+  const statuses = new WorkloadStatuses()
+  const hub = new WatchHub(store.state(), statuses)
+  const unsubscribe = store.subscribe((state) => hub.update(state))
+  let ready = true
+  const server: Server = createServer(
+    createApiHandler({
+      store,
+      credentials,
+      statuses,
+      hub,
+      leaseTtlMs: options.leaseTtlMs ?? 10_000,
+      log,
+      ready: () => ready,
+    }),
+  )
+  // Watch streams are long-lived; the default request timeout would cut them.
+  server.requestTimeout = 0
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 15010, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const { port, address } = server.address() as AddressInfo
+  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`
+  log(`control plane on ${url}, store at version ${store.state().revision}`)
+  return {
+    url,
+    port,
+    store,
+    adminTokenFile,
+    credentials,
+    async close() {
+      ready = false
+      unsubscribe()
+      hub.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      await store.close()
+    },
+  }
+}

@@ -1,0 +1,323 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RegistryEndpoint, SourceText } from '@weft/config'
+import { planApply } from './apply-resources.js'
+import { type Credentials, type Principal, requireAdmin, requireNamespace } from './credentials.js'
+import { BadRequestError, ConfigRefusedError, ControlPlaneError, NotFoundError } from './errors.js'
+import type { ConfigStore, StoredResource } from './store/config-store.js'
+import type { WatchHub } from './watch-hub.js'
+import type { WorkloadStatuses } from './workload-status.js'
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
+
+export interface ApiContext {
+  readonly store: ConfigStore
+  readonly credentials: Credentials
+  readonly statuses: WorkloadStatuses
+  readonly hub: WatchHub
+  readonly leaseTtlMs: number
+  readonly log: (line: string) => void
+  ready(): boolean
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new BadRequestError(`the body is over ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+async function json<T>(req: IncomingMessage): Promise<T> {
+  try {
+    return JSON.parse(await body(req)) as T
+  } catch (error) {
+    if (error instanceof ControlPlaneError) throw error
+    throw new BadRequestError(`the body is not JSON: ${(error as Error).message}`)
+  }
+}
+
+function send(res: ServerResponse, status: number, value?: unknown): void {
+  if (value === undefined) {
+    res.writeHead(status).end()
+    return
+  }
+  const text = JSON.stringify(value)
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text)
+}
+
+function stored(r: StoredResource) {
+  return r.resource
+}
+
+function str(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '')
+    throw new BadRequestError(`${field} must be a non-empty string`)
+  return value
+}
+
+/** `{ files: [{ file, text }] }`: several files applied as one set, each named in error lines. */
+function filesOf(value: { files?: unknown }): SourceText[] {
+  const files = value.files
+  if (!Array.isArray(files) || files.length === 0) {
+    throw new BadRequestError('files must be a non-empty list of { file, text }')
+  }
+  return files.map((f: { file?: unknown; text?: unknown }, i) => ({
+    file: typeof f.file === 'string' ? f.file : `files[${i}]`,
+    text: str(f.text, `files[${i}].text`),
+  }))
+}
+
+/**
+ * The control plane's HTTP API (docs/api.md). Health and readiness are open; everything else
+ * needs a token: writes the admin token, workload calls a workload token for their namespace.
+ */
+export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes: [
+    method: string,
+    pattern: RegExp,
+    handle: (
+      req: IncomingMessage,
+      res: ServerResponse,
+      who: Principal,
+      match: RegExpMatchArray,
+      url: URL,
+    ) => Promise<void>,
+  ][] = [
+    [
+      'POST',
+      /^\/api\/v1\/apply$/,
+      async (req, res, who, _m, url) => {
+        requireAdmin(who)
+        const namespace = url.searchParams.get('namespace') ?? 'default'
+        const texts = req.headers['content-type']?.startsWith('application/json')
+          ? filesOf(await json<{ files?: unknown }>(req))
+          : [{ file: url.searchParams.get('file') ?? 'apply', text: await body(req) }]
+        const plan = planApply(texts, ctx.store.state(), namespace)
+        const state = plan.change.put.length ? await ctx.store.commit(plan.change) : ctx.store.state()
+        const results = plan.actions.map(({ key, action }) => ({
+          key,
+          action,
+          resourceVersion: state.resources.get(key)?.resourceVersion,
+        }))
+        ctx.log(
+          `apply: ${results.filter((r) => r.action !== 'unchanged').length} changed at version ${state.revision}`,
+        )
+        send(res, 200, { version: state.revision, results, warnings: plan.warnings })
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/resources$/,
+      async (_req, res, who, _m, url) => {
+        const kind = url.searchParams.get('kind') ?? undefined
+        const namespace =
+          url.searchParams.get('namespace') ?? (who.kind === 'workload' ? who.namespace : undefined)
+        if (namespace !== undefined) requireNamespace(who, namespace)
+        else requireAdmin(who)
+        const items = [...ctx.store.state().resources.values()]
+          .filter(
+            (r) =>
+              (kind === undefined || r.resource.kind === kind) &&
+              (namespace === undefined || r.resource.metadata.namespace === namespace),
+          )
+          .map(stored)
+        send(res, 200, { version: ctx.store.state().revision, items })
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/resources\/([A-Za-z]+)\/([^/]+)\/([^/]+)$/,
+      async (_req, res, who, m) => {
+        const [, kind, namespace, name] = m as unknown as [string, string, string, string]
+        requireNamespace(who, namespace)
+        const found = ctx.store.state().resources.get(`${kind}/${namespace}/${name}`)
+        if (!found) throw new NotFoundError(`${kind}/${namespace}/${name} does not exist`)
+        send(res, 200, found.resource)
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/v1\/resources\/([A-Za-z]+)\/([^/]+)\/([^/]+)$/,
+      async (_req, res, who, m, url) => {
+        requireAdmin(who)
+        const [, kind, namespace, name] = m as unknown as [string, string, string, string]
+        const key = `${kind}/${namespace}/${name}`
+        const found = ctx.store.state().resources.get(key)
+        if (!found) throw new NotFoundError(`${key} does not exist`)
+        const version = url.searchParams.get('resourceVersion')
+        const state = await ctx.store.commit({
+          put: [],
+          delete: [key],
+          expect: new Map([[key, version ?? found.resourceVersion]]),
+        })
+        ctx.log(`delete: ${key} at version ${state.revision}`)
+        send(res, 200, { version: state.revision, results: [{ key, action: 'deleted' }] })
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/watch$/,
+      async (req, res, who, _m, url) => {
+        const namespace = str(url.searchParams.get('namespace'), 'namespace')
+        requireNamespace(who, namespace)
+        const instance = str(url.searchParams.get('instance'), 'instance')
+        const service = str(url.searchParams.get('service'), 'service')
+        let labels: Record<string, string> = {}
+        try {
+          labels = JSON.parse(url.searchParams.get('labels') ?? '{}') as Record<string, string>
+        } catch {
+          throw new BadRequestError('labels must be a JSON object')
+        }
+        const last = req.headers['last-event-id']
+        ctx.statuses.connected(instance, service, namespace, labels)
+        ctx.hub.add(instance, res, typeof last === 'string' && last !== '' ? Number(last) : undefined)
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/ack$/,
+      async (req, res, who) => {
+        const report = await json<{ instance?: unknown; version?: unknown; error?: unknown }>(req)
+        const instance = str(report.instance, 'instance')
+        if (typeof report.version !== 'number') throw new BadRequestError('version must be a number')
+        const known = ctx.statuses.list().find((s) => s.instance === instance)
+        if (!known) throw new NotFoundError(`instance ${instance} is not watching this control plane`)
+        requireNamespace(who, known.namespace)
+        const reason = typeof report.error === 'string' ? report.error : undefined
+        ctx.statuses.report(instance, report.version, reason)
+        if (reason !== undefined)
+          ctx.log(
+            `NACK: ${known.namespace}/${known.service} (${instance}) refused version ${report.version}: ${reason}`,
+          )
+        send(res, 204)
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/endpoints$/,
+      async (req, res, who) => {
+        const e = await json<Partial<RegistryEndpoint>>(req)
+        const namespace = str(e.namespace, 'namespace')
+        requireNamespace(who, namespace)
+        const service = str(e.service, 'service')
+        if (!NAME.test(service)) throw new BadRequestError(`service ${service} is not a DNS-1123 name`)
+        if (typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+          throw new BadRequestError('port must be an integer in 1–65535')
+        }
+        const endpoint: RegistryEndpoint = {
+          service,
+          namespace,
+          address: str(e.address, 'address'),
+          port: e.port,
+          labels: { ...(e.labels ?? {}) },
+          ...(e.locality ? { locality: e.locality } : {}),
+          ...(e.weight ? { weight: e.weight } : {}),
+          // A workload speaks for its own service account only.
+          ...(who.kind === 'workload'
+            ? { serviceAccount: who.serviceAccount }
+            : e.serviceAccount
+              ? { serviceAccount: e.serviceAccount }
+              : {}),
+          ...(e.mtls !== undefined ? { mtls: Boolean(e.mtls) } : {}),
+        }
+        const lease = await ctx.store.register(endpoint, ctx.leaseTtlMs)
+        send(res, 201, { lease, ttlMs: ctx.leaseTtlMs, version: ctx.store.state().revision })
+      },
+    ],
+    [
+      'PUT',
+      /^\/api\/v1\/endpoints\/([^/]+)$/,
+      async (_req, res, who, m) => {
+        const lease = m[1] as string
+        const held = ctx.store.state().endpoints.get(lease)
+        if (held) requireNamespace(who, held.endpoint.namespace)
+        if (!held || !(await ctx.store.keepAlive(lease)))
+          throw new NotFoundError(`lease ${lease} has lapsed; register again`)
+        send(res, 204)
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/v1\/endpoints\/([^/]+)$/,
+      async (_req, res, who, m) => {
+        const lease = m[1] as string
+        const held = ctx.store.state().endpoints.get(lease)
+        if (held) {
+          requireNamespace(who, held.endpoint.namespace)
+          await ctx.store.deregister(lease)
+        }
+        send(res, 204)
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/status$/,
+      async (_req, res, who) => {
+        const namespace = who.kind === 'workload' ? who.namespace : undefined
+        const state = ctx.store.state()
+        send(res, 200, {
+          version: state.revision,
+          endpoints: [...state.endpoints.values()]
+            .filter((e) => namespace === undefined || e.endpoint.namespace === namespace)
+            .map((e) => e.endpoint),
+          workloads: ctx.statuses.list(namespace),
+        })
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/tokens$/,
+      async (req, res, who) => {
+        requireAdmin(who)
+        const asked = await json<{ namespace?: unknown; serviceAccount?: unknown }>(req)
+        const namespace = str(asked.namespace, 'namespace')
+        const serviceAccount = str(asked.serviceAccount, 'serviceAccount')
+        for (const [field, value] of [
+          ['namespace', namespace],
+          ['serviceAccount', serviceAccount],
+        ] as const) {
+          if (!NAME.test(value)) throw new BadRequestError(`${field} ${value} is not a DNS-1123 name`)
+        }
+        ctx.log(`token issued for ${namespace}/${serviceAccount}`)
+        send(res, 201, { namespace, serviceAccount, token: ctx.credentials.issue(namespace, serviceAccount) })
+      },
+    ],
+  ]
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://control-plane')
+    const path = url.pathname
+    if (req.method === 'GET' && path === '/healthz') return send(res, 200, { ok: true })
+    if (req.method === 'GET' && path === '/readyz')
+      return send(res, ctx.ready() ? 200 : 503, { ready: ctx.ready() })
+    const handle = async () => {
+      const matching = routes.filter(([, pattern]) => pattern.test(path))
+      if (matching.length === 0) throw new NotFoundError(`no API at ${path}; see docs/api.md`)
+      const route = matching.find(([method]) => method === req.method)
+      if (!route) {
+        res.setHeader('allow', matching.map(([m]) => m).join(', '))
+        return send(res, 405, { code: 'WEFT_CP_METHOD', message: `${req.method} is not allowed on ${path}` })
+      }
+      const who = ctx.credentials.authenticate(req.headers.authorization)
+      await route[2](req, res, who, path.match(route[1]) as RegExpMatchArray, url)
+    }
+    handle().catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      if (error instanceof ControlPlaneError) {
+        const lines = error instanceof ConfigRefusedError ? { errors: error.lines } : {}
+        return send(res, error.status, { code: error.code, message: error.message, ...lines })
+      }
+      ctx.log(`internal error on ${req.method} ${path}: ${(error as Error).stack ?? String(error)}`)
+      send(res, 500, { code: 'WEFT_CP_INTERNAL', message: 'internal error; see the control plane log' })
+    })
+  }
+}

@@ -1,0 +1,102 @@
+import type { ServerResponse } from 'node:http'
+import type { RegistryEndpoint, Resource } from '@weft/config'
+import type { StoreState } from './store/config-store.js'
+import type { WorkloadStatuses } from './workload-status.js'
+
+/** What a watching SDK receives: the whole config and every registered endpoint, at one version. */
+export interface SnapshotPayload {
+  readonly version: number
+  readonly resources: readonly Resource[]
+  readonly endpoints: readonly RegistryEndpoint[]
+}
+
+interface Watcher {
+  readonly instance: string
+  readonly res: ServerResponse
+  lastSent: number
+}
+
+// A comment line now and then keeps idle proxies and the SDK's read timeout from cutting the stream.
+const KEEPALIVE_MS = 15_000
+
+/**
+ * The watch streams (server-sent events). Each state change is serialised once and written to
+ * every watcher; a watcher that reconnects with the version it has (`Last-Event-ID`) gets a
+ * short `current` event instead of the whole config when nothing changed meanwhile.
+ */
+export class WatchHub {
+  readonly #watchers = new Set<Watcher>()
+  readonly #statuses: WorkloadStatuses
+  #state: StoreState
+  #event: { revision: number; text: string } | undefined
+  readonly #keepalive: NodeJS.Timeout
+
+  constructor(state: StoreState, statuses: WorkloadStatuses) {
+    this.#state = state
+    this.#statuses = statuses
+    this.#keepalive = setInterval(() => {
+      for (const w of this.#watchers) w.res.write(': keepalive\n\n')
+    }, KEEPALIVE_MS)
+    this.#keepalive.unref()
+  }
+
+  get size(): number {
+    return this.#watchers.size
+  }
+
+  update(state: StoreState): void {
+    if (state.revision <= this.#state.revision) return
+    this.#state = state
+    for (const w of this.#watchers) this.#send(w)
+  }
+
+  add(instance: string, res: ServerResponse, haveVersion: number | undefined): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    })
+    const watcher: Watcher = { instance, res, lastSent: 0 }
+    this.#watchers.add(watcher)
+    res.on('close', () => {
+      this.#watchers.delete(watcher)
+      this.#statuses.disconnected(instance)
+    })
+    if (haveVersion !== undefined && haveVersion === this.#state.revision) {
+      watcher.lastSent = haveVersion
+      this.#statuses.sent(instance, haveVersion)
+      res.write(`id: ${haveVersion}\nevent: current\ndata: {"version":${haveVersion}}\n\n`)
+      return
+    }
+    this.#send(watcher)
+  }
+
+  close(): void {
+    clearInterval(this.#keepalive)
+    for (const w of this.#watchers) w.res.end()
+    this.#watchers.clear()
+  }
+
+  #send(watcher: Watcher): void {
+    const state = this.#state
+    if (watcher.lastSent >= state.revision) return
+    watcher.lastSent = state.revision
+    this.#statuses.sent(watcher.instance, state.revision)
+    watcher.res.write(this.#text(state))
+  }
+
+  #text(state: StoreState): string {
+    if (this.#event?.revision !== state.revision) {
+      const payload: SnapshotPayload = {
+        version: state.revision,
+        resources: [...state.resources.values()].map((r) => r.resource),
+        endpoints: [...state.endpoints.values()].map((e) => e.endpoint),
+      }
+      this.#event = {
+        revision: state.revision,
+        text: `id: ${state.revision}\nevent: snapshot\ndata: ${JSON.stringify(payload)}\n\n`,
+      }
+    }
+    return this.#event.text
+  }
+}

@@ -1,0 +1,240 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadConfig } from '@weft/config'
+import { type ControlPlane, startControlPlane } from '@weft/control-plane'
+import { createMesh, type Mesh } from '@weft/mesh'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
+const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
+
+const upstreams: Upstream[] = []
+const dirs: string[] = []
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  dirs.push(dir)
+  return dir
+}
+
+async function api(url: string, token: string, method: string, path: string, body?: string | object) {
+  const res = await request(`${url}${path}`, {
+    method: method as 'GET',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  })
+  const text = await res.body.text()
+  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined }
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+async function version(mesh: Mesh): Promise<string> {
+  const res = await mesh.fetch('http://reviews:9080/reviews/0')
+  return ((await res.json()) as { name: string }).name
+}
+
+async function register(url: string, token: string, u: Upstream, v: string) {
+  const r = await api(url, token, 'POST', '/api/v1/endpoints', {
+    service: 'reviews',
+    namespace: 'default',
+    address: '127.0.0.1',
+    port: u.port,
+    labels: { app: 'reviews', version: v },
+  })
+  expect(r.status).toBe(201)
+}
+
+beforeAll(async () => {
+  upstreams.push(
+    ...(await Promise.all(['reviews-v1', 'reviews-v2', 'reviews-v3'].map((n) => startUpstream(n)))),
+  )
+}, 30_000)
+
+afterAll(async () => {
+  await stopAll(upstreams)
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+})
+
+describe('SDK ↔ control plane (in-process control plane)', () => {
+  let cp: ControlPlane
+  let admin: string
+  let token: string
+  const meshes: Mesh[] = []
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ port: 0, dataDir: await tempDir('weft-cp-sdk-') })
+    admin = (await readFile(cp.adminTokenFile as string, 'utf8')).trim()
+    token = cp.credentials.issue('default', 'bookinfo-productpage')
+    const rules = await readFile(join(bookinfo, 'destination-rule-all.yaml'), 'utf8')
+    const v1 = await readFile(join(bookinfo, 'virtual-service-all-v1.yaml'), 'utf8')
+    expect((await api(cp.url, admin, 'POST', '/api/v1/apply', `${rules}\n---\n${v1}`)).status).toBe(200)
+    for (const [i, v] of ['v1', 'v2', 'v3'].entries())
+      await register(cp.url, token, upstreams[i] as Upstream, v)
+  })
+
+  afterAll(async () => {
+    await Promise.all(meshes.map((m) => m.close()))
+    await cp?.close()
+  })
+
+  it('instances get the rules and the registered endpoints, and a change reaches them all', async () => {
+    for (let i = 0; i < 3; i++) {
+      meshes.push(
+        await createMesh({
+          service: 'productpage',
+          controlPlane: cp.url,
+          token,
+          cacheDir: await tempDir('weft-cache-'),
+        }),
+      )
+    }
+    for (const mesh of meshes) expect(await version(mesh)).toBe('reviews-v1')
+    const v3 = await readFile(join(bookinfo, 'virtual-service-reviews-v3.yaml'), 'utf8')
+    const applied = await api(cp.url, admin, 'POST', '/api/v1/apply', v3)
+    const started = Date.now()
+    await until(() =>
+      meshes.every(
+        (m) =>
+          m.snapshot.version !== '' &&
+          m.snapshot.resources.some((r) => r.metadata.resourceVersion === String(applied.body.version)),
+      ),
+    )
+    expect(Date.now() - started).toBeLessThan(1000)
+    for (const mesh of meshes) expect(await version(mesh)).toBe('reviews-v3')
+    const status = await api(cp.url, admin, 'GET', '/api/v1/status')
+    expect(status.body.workloads).toHaveLength(3)
+    await until(async () =>
+      (await api(cp.url, admin, 'GET', '/api/v1/status')).body.workloads.every(
+        (w: { state: string; applied: number }) => w.state === 'ACK' && w.applied === applied.body.version,
+      ),
+    )
+  })
+
+  it('a snapshot an instance refuses: it keeps serving the old rules, and status shows the NACK and why', async () => {
+    const mesh = meshes[0] as Mesh
+    const before = await version(mesh)
+    // A resource no validation would let through, written under the API, as a newer control
+    // plane might send something an older SDK cannot take.
+    const [bad] = loadConfig([
+      {
+        file: 'bad.yaml',
+        text: 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: v2}\n',
+      },
+    ]).resources
+    const broken = {
+      ...bad,
+      spec: {
+        ...(bad?.spec as object),
+        http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }], retries: { attempts: -3 } }],
+      },
+    }
+    const state = await cp.store.commit({ put: [broken as never], delete: [], expect: new Map() })
+    await until(async () =>
+      (await api(cp.url, admin, 'GET', '/api/v1/status')).body.workloads.every(
+        (w: { state: string }) => w.state === 'NACK',
+      ),
+    )
+    const status = await api(cp.url, admin, 'GET', '/api/v1/status')
+    expect(status.body.workloads[0].reason).toMatch(/retries\.attempts/)
+    expect(status.body.workloads[0].applied).toBeLessThan(state.revision)
+    expect(await version(mesh)).toBe(before)
+  })
+})
+
+describe('the control plane killed with SIGKILL (separate process)', () => {
+  it('instances serve every call meanwhile, and one restarted while it is down starts from its disk cache', async () => {
+    const dataDir = await tempDir('weft-cp-kill-')
+    const cacheDir = await tempDir('weft-cache-kill-')
+    const start = async (port: number) => {
+      const child = spawn(
+        process.execPath,
+        [bin, 'control-plane', '--port', String(port), '--data-dir', dataDir],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      )
+      const url = await new Promise<string>((done, fail) => {
+        let out = ''
+        const timer = setTimeout(() => fail(new Error(`no control plane: ${out}`)), 15_000)
+        child.stdout?.on('data', (c: Buffer) => {
+          out += c.toString()
+          const m = /listening on (http:\/\/\S+)/.exec(out)
+          if (m) {
+            clearTimeout(timer)
+            done(m[1] as string)
+          }
+        })
+      })
+      return { child, url }
+    }
+    let cp: { child: ChildProcess; url: string } = await start(0)
+    const port = Number(new URL(cp.url).port)
+    const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
+    const { body } = await api(cp.url, admin, 'POST', '/api/v1/tokens', {
+      namespace: 'default',
+      serviceAccount: 'productpage',
+    })
+    const token = body.token as string
+    const rules = await readFile(join(bookinfo, 'destination-rule-all.yaml'), 'utf8')
+    const v2 = await readFile(join(bookinfo, 'virtual-service-all-v1.yaml'), 'utf8')
+    await api(
+      cp.url,
+      admin,
+      'POST',
+      '/api/v1/apply',
+      `${rules}\n---\n${v2.replace(/subset: v1/g, 'subset: v2')}`,
+    )
+    await register(cp.url, token, upstreams[1] as Upstream, 'v2')
+    const options = { service: 'productpage', controlPlane: cp.url, token, cacheDir, startTimeoutMs: 2000 }
+    const serving = await createMesh(options)
+    try {
+      expect(await version(serving)).toBe('reviews-v2')
+      cp.child.kill('SIGKILL')
+      await new Promise((r) => cp.child.once('exit', r))
+      // A bounded stream of calls across 10 s of absence; a restart from the cache in the middle.
+      const end = Date.now() + 10_000
+      let calls = 0
+      let failed = 0
+      let restarted: Mesh | undefined
+      while (Date.now() < end && calls < 5000) {
+        calls++
+        if ((await version(serving).catch(() => 'failed')) !== 'reviews-v2') failed++
+        if (!restarted && Date.now() > end - 7000) {
+          restarted = await createMesh(options)
+          expect(await version(restarted)).toBe('reviews-v2')
+        }
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      expect(failed).toBe(0)
+      expect(calls).toBeGreaterThan(100)
+      expect(restarted).toBeDefined()
+      // Back on the same port and data: the instances reconnect and follow a new change.
+      cp = await start(port)
+      await register(cp.url, token, upstreams[2] as Upstream, 'v3')
+      await api(cp.url, admin, 'POST', '/api/v1/apply', v2.replace(/subset: v1/g, 'subset: v3'))
+      await until(async () => (await version(serving)) === 'reviews-v3', 10_000)
+      await until(async () => (await version(restarted as Mesh)) === 'reviews-v3', 10_000)
+      await restarted?.close()
+    } finally {
+      await serving.close()
+      cp.child.kill('SIGTERM')
+    }
+  }, 60_000)
+})

@@ -1,0 +1,113 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
+const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
+
+let dataDir: string
+let server: ChildProcess
+let url: string
+let admin: string
+
+function weft(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, WEFT_SERVER: url, WEFT_TOKEN: admin, ...env } },
+      (error, stdout, stderr) =>
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'weft-cli-cp-'))
+  server = spawn(process.execPath, [bin, 'control-plane', '--port', '0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  url = await new Promise<string>((resolveUrl, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`control plane did not start: ${out}`)), 15_000)
+    server.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const found = /listening on (http:\/\/\S+)/.exec(out)
+      if (found) {
+        clearTimeout(timer)
+        resolveUrl(found[1] as string)
+      }
+    })
+  })
+  admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
+}, 30_000)
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r))
+    server.kill('SIGTERM')
+    await exited
+  }
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('weft apply / get / delete / status / token against `weft control-plane`', () => {
+  it('applies a folder of files as one set and lists what it stored', async () => {
+    const applied = await weft([
+      'apply',
+      '-f',
+      join(bookinfo, 'destination-rule-all.yaml'),
+      '-f',
+      join(bookinfo, 'virtual-service-all-v1.yaml'),
+    ])
+    expect(applied.code).toBe(0)
+    expect(applied.stdout).toContain('DestinationRule/default/reviews created')
+    expect(applied.stdout).toContain('VirtualService/default/reviews created')
+    const listed = await weft(['get', 'vs'])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+VERSION$/)
+    expect(listed.stdout).toMatch(/default\s+reviews\s+\d+/)
+    const one = await weft(['get', 'VirtualService', 'reviews', '-o', 'json'])
+    expect(JSON.parse(one.stdout).spec.http[0].route[0].destination).toEqual({
+      host: 'reviews',
+      subset: 'v1',
+    })
+  })
+
+  it('an invalid file: exit 1, the error lines on stderr, nothing stored', async () => {
+    const file = join(dataDir, 'bad.yaml')
+    await writeFile(
+      file,
+      'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: bad}\nspec:\n  host: bad\n  trafficPolicy: {loadBalancer: {simple: FASTEST}}\n',
+    )
+    const refused = await weft(['apply', '-f', file])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`${file}:6:`)
+    expect((await weft(['get', 'dr', 'bad'])).code).toBe(1)
+  })
+
+  it('token create prints a workload token alone on stdout; that token cannot write (exit 3)', async () => {
+    const created = await weft(['token', 'create', '--namespace', 'default', '--service-account', 'reviews'])
+    expect(created.code).toBe(0)
+    const token = created.stdout.trim()
+    expect(token).toMatch(/^weft1\.[\w-]+\.[\w-]+$/)
+    const denied = await weft(['delete', 'vs', 'reviews'], { WEFT_TOKEN: token })
+    expect(denied.code).toBe(3)
+    expect(denied.stderr).toContain('WEFT_CP_FORBIDDEN')
+  })
+
+  it('delete, status, and an unreachable control plane (exit 3)', async () => {
+    expect((await weft(['delete', 'vs', 'reviews'])).code).toBe(0)
+    const status = await weft(['status', '-o', 'json'])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject({ workloads: [], endpoints: [] })
+    const away = await weft(['status'], { WEFT_SERVER: 'http://127.0.0.1:1' })
+    expect(away.code).toBe(3)
+    expect(away.stderr).toContain('cannot reach the control plane')
+  })
+})
