@@ -99,8 +99,29 @@ describe('createMesh in standalone mode', () => {
 
   it('says plainly what it needs', async () => {
     await expect(createMesh({ service: '' })).rejects.toBeInstanceOf(MeshOptionsError)
-    await expect(createMesh({ service: 'x', controlPlane: 'http://127.0.0.1:15010' })).rejects.toThrow(
-      /standalone/,
+    const { WEFT_TOKEN, ...env } = process.env
+    process.env = env
+    try {
+      await expect(createMesh({ service: 'x', controlPlane: 'http://127.0.0.1:15010' })).rejects.toThrow(
+        /needs a workload token: pass `token` or set WEFT_TOKEN/,
+      )
+    } finally {
+      if (WEFT_TOKEN !== undefined) process.env.WEFT_TOKEN = WEFT_TOKEN
+    }
+    await expect(
+      createMesh({ service: 'x', controlPlane: 'http://127.0.0.1:15010', config: 'mesh/' }),
+    ).rejects.toThrow(/either `controlPlane` or `config`/)
+    // Nothing listens on port 1: no snapshot, and no cache to start from.
+    await expect(
+      createMesh({
+        service: 'x',
+        controlPlane: 'http://127.0.0.1:1',
+        token: 'weft1.a.b',
+        cacheDir: mkdtempSync(join(tmpdir(), 'weft-cache-')),
+        startTimeoutMs: 300,
+      }),
+    ).rejects.toThrow(
+      /no snapshot from the control plane at http:\/\/127\.0\.0\.1:1 within 300 ms, and none cached/,
     )
   })
 })
