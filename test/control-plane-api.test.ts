@@ -206,7 +206,7 @@ spec:
 })
 
 describe('file store durability', () => {
-  it('what was acknowledged is there after a restart on the same data directory', async () => {
+  it('what was acknowledged (resources and leased endpoints) is there after a restart on the same data directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'weft-cp-restart-'))
     try {
       const first = await startControlPlane({ port: 0, dataDir: dir })
@@ -216,11 +216,19 @@ describe('file store durability', () => {
         headers: { authorization: `Bearer ${token}` },
         body: reviewsV1,
       })
-      const applied = (await res.body.json()) as { version: number }
+      await res.body.json()
+      const lease = await first.store.register(
+        { service: 'reviews', namespace: 'default', address: '127.0.0.1', port: 9080 },
+        10_000,
+      )
+      const revision = first.store.state().revision
       await first.close()
       const second = await startControlPlane({ port: 0, dataDir: dir })
-      expect(second.store.state().revision).toBe(applied.version)
+      expect(second.store.state().revision).toBe(revision)
       expect([...second.store.state().resources.keys()]).toEqual(['VirtualService/default/reviews'])
+      // The registry too: instances keep their upstreams while workloads renew their leases.
+      expect([...second.store.state().endpoints.keys()]).toEqual([lease])
+      expect(await second.store.keepAlive(lease)).toBe(true)
       await second.close()
     } finally {
       await rm(dir, { recursive: true, force: true })

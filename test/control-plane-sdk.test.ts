@@ -45,9 +45,11 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000):
   }
 }
 
+/** Which reviews answered, or what the mesh answered instead (`503 no healthy upstream`). */
 async function version(mesh: Mesh): Promise<string> {
   const res = await mesh.fetch('http://reviews:9080/reviews/0')
-  return ((await res.json()) as { name: string }).name
+  const text = await res.text()
+  return res.status === 200 ? (JSON.parse(text) as { name: string }).name : `${res.status} ${text}`
 }
 
 async function register(url: string, token: string, u: Upstream, v: string) {

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -16,7 +17,7 @@ export interface ControlPlaneOptions {
   readonly host?: string
   /** Where the file store keeps its state and where generated secrets live. */
   readonly dataDir: string
-  /** Another store (etcd); default a FileStore in `dataDir`. */
+  /** Another store (an EtcdStore, for replicas); default a FileStore in `dataDir`. */
   readonly store?: ConfigStore
   /** Default `WEFT_ADMIN_TOKEN`, else one generated on first start in `dataDir/admin-token`. */
   readonly adminToken?: string
@@ -48,10 +49,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let adminTokenFile: string | undefined
   let adminToken = options.adminToken ?? process.env.WEFT_ADMIN_TOKEN
   if (!adminToken) {
+    // Generated once and shared by every replica of the store; a copy for the operator to read.
+    adminToken = await store.secret('admin-token', Credentials.generateSecret)
     adminTokenFile = join(options.dataDir, 'admin-token')
-    adminToken = await readOrCreateSecret(adminTokenFile)
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+    await readOrCreateSecret(adminTokenFile, () => adminToken as string)
   }
-  const signingKey = Buffer.from(await readOrCreateSecret(join(options.dataDir, 'token-key')), 'base64url')
+  const signingKey = Buffer.from(await store.secret('token-key', Credentials.generateSecret), 'base64url')
   const credentials = new Credentials(adminToken, signingKey)
   const statuses = new WorkloadStatuses()
   const hub = new WatchHub(store.state(), statuses)

@@ -20,6 +20,8 @@ export type {
   StoredResource,
   StoreState,
 } from './store/config-store.js'
+export type { EtcdStoreOptions } from './store/etcd-store.js'
+export { EtcdStore } from './store/etcd-store.js'
 export { FileStore } from './store/file-store.js'
 export type { SnapshotPayload } from './watch-hub.js'
 export type { WorkloadStatus } from './workload-status.js'

@@ -1,17 +1,16 @@
 import { open, readFile } from 'node:fs/promises'
-import { Credentials } from './credentials.js'
 
 /**
  * A secret kept in a file of its own, mode 0600: read if it exists, else generated and created
  * exclusively (two replicas racing on one directory end up with the same secret).
  */
-export async function readOrCreateSecret(path: string): Promise<string> {
+export async function readOrCreateSecret(path: string, create: () => string): Promise<string> {
   try {
     return (await readFile(path, 'utf8')).trim()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
-  const secret = Credentials.generateSecret()
+  const secret = create()
   try {
     const file = await open(path, 'wx', 0o600)
     try {

@@ -90,7 +90,7 @@ export class WatchHub {
       const payload: SnapshotPayload = {
         version: state.revision,
         resources: [...state.resources.values()].map((r) => r.resource),
-        endpoints: [...state.endpoints.values()].map((e) => e.endpoint),
+        endpoints: distinct([...state.endpoints.values()].map((e) => e.endpoint)),
       }
       this.#event = {
         revision: state.revision,
@@ -99,4 +99,18 @@ export class WatchHub {
     }
     return this.#event.text
   }
+}
+
+/**
+ * One entry per (service, namespace, address, port): a workload that moved to another replica
+ * registers again while its old lease runs out, and must not count twice meanwhile.
+ */
+function distinct(endpoints: readonly RegistryEndpoint[]): RegistryEndpoint[] {
+  const seen = new Set<string>()
+  return endpoints.filter((e) => {
+    const key = `${e.namespace}/${e.service}/${e.address}/${e.port}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
 }

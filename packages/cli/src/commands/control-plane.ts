@@ -1,6 +1,6 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { startControlPlane } from '@weft/control-plane'
+import { EtcdStore, startControlPlane } from '@weft/control-plane'
 import { ExitCode, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
 
@@ -17,14 +17,19 @@ export async function controlPlaneCommand(options: ControlPlaneCommandOptions, i
   const port = Number(options.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${options.port} is not a port`)
-  if (options.store === 'etcd') {
-    throw new UsageError('--store etcd is not available in this version; use the file store (the default)')
+  const etcd = (options.etcdEndpoints ?? process.env.WEFT_ETCD_ENDPOINTS ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+  if (options.store === 'etcd' && etcd.length === 0) {
+    throw new UsageError('--store etcd needs --etcd-endpoints http://host:2379[,…] (WEFT_ETCD_ENDPOINTS)')
   }
   const dataDir = options.dataDir ?? process.env.WEFT_DATA_DIR ?? join(homedir(), '.weft', 'control-plane')
   const cp = await startControlPlane({
     port,
     host: options.host,
     dataDir,
+    ...(options.store === 'etcd' ? { store: new EtcdStore({ endpoints: etcd }) } : {}),
     log: (line) => io.err(`${new Date().toISOString()} ${line}\n`),
   })
   io.out(`weft control plane listening on ${cp.url} (data in ${dataDir})\n`)

@@ -50,6 +50,11 @@ export interface ConfigStore {
   /** False when the lease is unknown or lapsed: the workload must register again. */
   keepAlive(lease: string): Promise<boolean>
   deregister(lease: string): Promise<void>
+  /**
+   * A secret every replica shares (the token-signing key, a generated admin token): read, or
+   * made with `create` by the first replica that asks.
+   */
+  secret(name: string, create: () => string): Promise<string>
   close(): Promise<void>
 }
 

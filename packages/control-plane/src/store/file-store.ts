@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Resource, resourceKey } from '@weft/config'
 import { ConflictError, StoreError } from '../errors.js'
+import { readOrCreateSecret } from '../secret-file.js'
 import {
   type Change,
   type ConfigStore,
@@ -25,6 +26,8 @@ interface Lease {
 interface PersistedState {
   readonly revision: number
   readonly resources: readonly StoredResource[]
+  /** Leased endpoints, so that a restart does not empty the registry (Istio's endpoints outlive istiod too). */
+  readonly endpoints?: readonly (RegisteredEndpoint & { readonly ttlMs: number })[]
 }
 
 /** Writes `data` to `path` so that a crash leaves either the old file or the new one, never a mix. */
@@ -59,8 +62,9 @@ function alive(pid: number): boolean {
  * The default store: one replica, its state in `dataDir/state.json`, replaced atomically (write,
  * fsync, rename, fsync the directory) before a change is acknowledged, so nothing acknowledged
  * is lost to `kill -9`. A lock file keeps a second control plane off the same directory.
- * Endpoint leases live in memory: after a restart workloads find their lease gone and register
- * again.
+ * Registered endpoints are kept too: after a restart each lease runs a full lifetime again, so
+ * that instances do not see their upstreams vanish while the workloads renew. Heartbeats only
+ * touch memory.
  */
 export class FileStore implements ConfigStore {
   readonly #dir: string
@@ -90,10 +94,15 @@ export class FileStore implements ConfigStore {
       }
     }
     if (persisted) {
+      // Each restored lease gets a full lifetime from now: its workload has that long to renew it.
+      const now = Date.now()
+      for (const { lease, endpoint, ttlMs } of persisted.endpoints ?? []) {
+        this.#leases.set(lease, { registered: { lease, endpoint }, ttlMs, expiresAtMs: now + ttlMs })
+      }
       this.#state = {
         revision: persisted.revision,
         resources: new Map(persisted.resources.map((r) => [resourceKey(r.resource), r])),
-        endpoints: new Map(),
+        endpoints: new Map([...this.#leases].map(([lease, l]) => [lease, l.registered])),
       }
     }
     this.#sweep = setInterval(() => this.#expire(), SWEEP_MS)
@@ -158,6 +167,10 @@ export class FileStore implements ConfigStore {
     })
   }
 
+  secret(name: string, create: () => string): Promise<string> {
+    return readOrCreateSecret(join(this.#dir, name), create)
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweep)
     await this.#queue.catch(() => {})
@@ -181,7 +194,14 @@ export class FileStore implements ConfigStore {
 
   /** Makes `next` durable, then current, then tells every subscriber. */
   async #persist(next: StoreState): Promise<StoreState> {
-    const persisted: PersistedState = { revision: next.revision, resources: [...next.resources.values()] }
+    const persisted: PersistedState = {
+      revision: next.revision,
+      resources: [...next.resources.values()],
+      endpoints: [...next.endpoints.values()].map((e) => ({
+        ...e,
+        ttlMs: this.#leases.get(e.lease)?.ttlMs ?? 0,
+      })),
+    }
     try {
       await writeDurably(this.#dir, join(this.#dir, STATE_FILE), JSON.stringify(persisted))
     } catch (error) {

@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createMesh, type Mesh } from '@weft/mesh'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type EtcdCluster, startEtcdCluster } from './support/etcd-cluster.js'
+
+const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
+
+let cluster: EtcdCluster
+let dataDir: string
+const replicas: { child: ChildProcess; url: string }[] = []
+
+async function startReplica(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      'control-plane',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--store',
+      'etcd',
+      '--etcd-endpoints',
+      cluster.clientUrls.join(','),
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+  const url = await new Promise<string>((done, fail) => {
+    let out = ''
+    const timer = setTimeout(() => fail(new Error(`replica did not start: ${out}`)), 20_000)
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        done(m[1] as string)
+      }
+    })
+  })
+  return { child, url }
+}
+
+async function api(url: string, token: string, method: string, path: string, body?: string | object) {
+  const res = await request(`${url}${path}`, {
+    method: method as 'GET',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    headersTimeout: 5000,
+  })
+  const text = await res.body.text()
+  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined }
+}
+
+const route = (n: number) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: route-${n}, namespace: default}
+spec:
+  hosts: [svc-${n}]
+  http:
+  - route:
+    - destination: {host: svc-${n}}
+`
+
+beforeAll(async () => {
+  cluster = await startEtcdCluster(3)
+  dataDir = await mkdtemp(join(tmpdir(), 'weft-cp-etcd-'))
+  // The first replica creates the shared secrets; the second finds them.
+  replicas.push(await startReplica())
+  replicas.push(await startReplica())
+}, 90_000)
+
+afterAll(async () => {
+  for (const r of replicas) if (r.child.exitCode === null) r.child.kill('SIGKILL')
+  await cluster?.stop()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('two control-plane replicas over a 3-member etcd cluster', () => {
+  it('one etcd member and one replica killed mid-stream: every acknowledged apply survives, every instance converges', async () => {
+    const [a, b] = replicas as [{ child: ChildProcess; url: string }, { child: ChildProcess; url: string }]
+    const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
+    // Replicas share the signing key through etcd: a token from one is good at the other.
+    const { body } = await api(a.url, admin, 'POST', '/api/v1/tokens', {
+      namespace: 'default',
+      serviceAccount: 'productpage',
+    })
+    expect((await api(b.url, body.token, 'GET', '/api/v1/resources')).status).toBe(200)
+
+    const meshes: Mesh[] = []
+    for (let i = 0; i < 2; i++) {
+      meshes.push(
+        await createMesh({
+          service: 'productpage',
+          controlPlane: i === 0 ? [a.url, b.url] : [b.url, a.url],
+          token: body.token,
+          cacheDir: await mkdtemp(join(tmpdir(), 'weft-cache-etcd-')),
+        }),
+      )
+    }
+    try {
+      const acknowledged: number[] = []
+      let lastVersion = 0
+      for (let n = 0; n < 40; n++) {
+        if (n === 15) {
+          await (cluster.members[2] as { kill(): Promise<void> }).kill()
+          a.child.kill('SIGKILL')
+        }
+        const target = n % 2 === 0 ? a.url : b.url
+        const answer = await api(target, admin, 'POST', '/api/v1/apply', route(n)).catch(() => undefined)
+        if (answer?.status === 200) {
+          acknowledged.push(n)
+          lastVersion = Math.max(lastVersion, answer.body.version as number)
+        }
+      }
+      // Both replicas took applies before the kill; only b after it.
+      expect(acknowledged.filter((n) => n < 15)).toHaveLength(15)
+      expect(acknowledged.filter((n) => n >= 15).length).toBeGreaterThanOrEqual(12)
+      const stored = await api(b.url, admin, 'GET', '/api/v1/resources?kind=VirtualService&namespace=default')
+      const names = new Set(stored.body.items.map((r: { metadata: { name: string } }) => r.metadata.name))
+      for (const n of acknowledged) expect(names.has(`route-${n}`)).toBe(true)
+      const converged = () =>
+        meshes.every((m) =>
+          acknowledged.every(
+            (n) =>
+              m.snapshot.virtualServiceFor(`svc-${n}.default.svc.cluster.local`, 'default') !== undefined,
+          ),
+        )
+      const deadline = Date.now() + 15_000
+      while (!converged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(converged()).toBe(true)
+      expect(lastVersion).toBeGreaterThan(0)
+    } finally {
+      await Promise.all(meshes.map((m) => m.close()))
+    }
+  }, 120_000)
+})
