@@ -46,6 +46,13 @@ export { durationMs } from './duration.js'
 export { InvalidOptionError, InvalidRetryOnError, WeftCoreError } from './errors.js'
 export type { FaultDecision } from './fault/fault-decision.js'
 export { decideFault } from './fault/fault-decision.js'
+export type {
+  MtlsMode,
+  PeerAuthenticationDecision,
+  PeerAuthenticationScope,
+  WorkloadPeerAuthentication,
+} from './peer/peer-authentication.js'
+export { mergePeerAuthentication, peerAuthenticationFor } from './peer/peer-authentication.js'
 export type { TokenBucketDecision, TokenBucketOptions, TokenBucketState } from './ratelimit/token-bucket.js'
 export { createTokenBucket, rateLimitHeaders, TokenBucket } from './ratelimit/token-bucket.js'
 export type { BackoffOptions, RetryDelay } from './resilience/backoff.js'
