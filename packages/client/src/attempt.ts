@@ -3,6 +3,7 @@ import type { AttemptOutcome, UpstreamOutcome } from '@weft/core'
 import type { Dispatcher } from 'undici'
 import type { Cluster } from './cluster.js'
 import type { MeshRequest } from './mesh-request.js'
+import { type OutboundAttempt, observe } from './request-observer.js'
 
 type IncomingHeaders = Record<string, string | string[] | undefined>
 
@@ -55,6 +56,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Its response is the caller's: data and end pass through. */
   #committed = false
   #breaker: ((failed: boolean) => void) | undefined
+  /** The attempt's telemetry (its span), when telemetry is on; ended once. */
+  #telemetry: OutboundAttempt | undefined
 
   constructor(
     owner: MeshRequest,
@@ -94,6 +97,42 @@ export class Attempt implements Dispatcher.DispatchHandler {
     })
   }
 
+  observe(telemetry: OutboundAttempt | undefined): void {
+    this.#telemetry = telemetry
+  }
+
+  /** Sends the attempt, through its telemetry when there is one (which hides the hop from other tracers). */
+  send(dispatch: () => void): void {
+    const telemetry = this.#telemetry
+    if (!telemetry) {
+      dispatch()
+      return
+    }
+    let sent = false
+    let failure: { error: unknown } | undefined
+    observe(() =>
+      telemetry.run(() => {
+        sent = true
+        try {
+          dispatch()
+        } catch (error) {
+          failure = { error }
+        }
+      }),
+    )
+    // A telemetry that failed before sending must not lose the request, nor hide a dispatch error.
+    if (!sent) dispatch()
+    else if (failure) throw failure.error
+  }
+
+  /** Ends the attempt's telemetry with its status or error; once. */
+  observed(status: number | undefined, error: Error | undefined): void {
+    const telemetry = this.#telemetry
+    if (!telemetry) return
+    this.#telemetry = undefined
+    observe(() => telemetry.end(status, error))
+  }
+
   /** Gives back the attempt's slots and tells outlier detection how it went; once. */
   release(outcome: UpstreamOutcome | undefined): void {
     if (this.#released) return
@@ -104,7 +143,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const index = this.#index
     if (index >= 0) {
       cluster.active[index] = Math.max(0, (cluster.active[index] ?? 1) - 1)
-      if (outcome && cluster.outlier) cluster.outlier.record(cluster.keyOf(index), outcome, this.#now())
+      if (outcome && cluster.outlier) {
+        const event = cluster.outlier.record(cluster.keyOf(index), outcome, this.#now())
+        if (event?.type === 'ejected') cluster.ejected(event.endpoint)
+      }
     }
   }
 
@@ -156,6 +198,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     this.#report(statusCode >= 500)
+    this.observed(statusCode, undefined)
     clearTimeout(this.#timer)
     if (this.#settled) return
     this.#committed = this.#owner.attemptResponded(this, statusCode, headers, statusMessage)
@@ -171,6 +214,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
     this.#report(true)
+    this.observed(undefined, error)
     clearTimeout(this.#timer)
     const outcome: AttemptOutcome = this.#timedOut
       ? { kind: 'timeout' }

@@ -29,6 +29,7 @@ import {
 } from '@weft/core'
 import type CircuitBreaker from 'opossum'
 import { createCircuitBreaker } from './circuit-breaker.js'
+import { type OutboundTelemetry, observe } from './request-observer.js'
 import type { UpstreamOptions } from './upstream-options.js'
 
 /** A balancer's view of `Cluster.endpoints[index]`, weighted by locality and slow start. */
@@ -76,6 +77,7 @@ export class Cluster {
   /** Requests in flight per endpoint index, for LEAST_REQUEST. */
   active: Uint32Array = new Uint32Array(0)
   readonly #upstreams: UpstreamOptions | undefined
+  readonly #telemetry: OutboundTelemetry | undefined
   #version = ''
   #policy: TrafficPolicy = {}
   #keys: readonly string[] = []
@@ -95,9 +97,10 @@ export class Cluster {
   #warmUntilMs = 0
   #weighedAtMs = 0
 
-  constructor(name: string, upstreams?: UpstreamOptions) {
+  constructor(name: string, upstreams?: UpstreamOptions, telemetry?: OutboundTelemetry) {
     this.name = name
     this.#upstreams = upstreams
+    this.#telemetry = telemetry
     this.pool = new ConnectionPool(poolLimits(undefined))
   }
 
@@ -144,6 +147,7 @@ export class Cluster {
     } else if (!this.breaker || JSON.stringify(this.#breakerSettings) !== JSON.stringify(settings)) {
       this.breaker?.shutdown()
       this.breaker = createCircuitBreaker(settings, this.name)
+      this.#watchBreaker(this.breaker)
     }
     this.#breakerSettings = settings
     const od = policy.outlierDetection
@@ -167,6 +171,23 @@ export class Cluster {
     for (const key of this.#joinedAt.keys()) if (!present.has(key)) this.#joinedAt.delete(key)
     for (const key of keys) if (!this.#joinedAt.has(key)) this.#joinedAt.set(key, first ? -Infinity : nowMs)
     this.#weigh(nowMs)
+  }
+
+  /** Outlier detection ejected the endpoint `address:port`: telemetry counts it. */
+  ejected(endpoint: string): void {
+    const telemetry = this.#telemetry
+    if (telemetry) observe(() => telemetry.endpointEjected(this.name, endpoint))
+  }
+
+  #watchBreaker(breaker: CircuitBreaker<[() => Promise<void>], void>): void {
+    const telemetry = this.#telemetry
+    if (!telemetry) return
+    const report = (state: 'closed' | 'open' | 'half-open') => () =>
+      observe(() => telemetry.breakerStateChanged(this.name, state))
+    breaker.on('open', report('open'))
+    breaker.on('halfOpen', report('half-open'))
+    breaker.on('close', report('closed'))
+    report('closed')()
   }
 
   /** Rebuilds the balancer over the endpoints with their weights at `nowMs`. */
@@ -287,10 +308,15 @@ export class ClusterRegistry {
   // Nested maps, so that finding a request's cluster builds no string.
   readonly #clusters = new Map<string, Map<string, Map<number, Cluster>>>()
   readonly #upstreams: UpstreamOptions | undefined
+  readonly #telemetry: OutboundTelemetry | undefined
 
-  /** `upstreams` receives each endpoint's connection-pool settings, for the Agent underneath. */
-  constructor(upstreams?: UpstreamOptions) {
+  /**
+   * `upstreams` receives each endpoint's connection-pool settings, for the Agent underneath;
+   * `telemetry` hears of breaker state changes and ejections.
+   */
+  constructor(upstreams?: UpstreamOptions, telemetry?: OutboundTelemetry) {
     this.#upstreams = upstreams
+    this.#telemetry = telemetry
   }
 
   get(
@@ -313,7 +339,11 @@ export class ClusterRegistry {
     }
     let cluster = byPort.get(target.port)
     if (!cluster) {
-      cluster = new Cluster(`outbound|${target.port}|${subset}|${target.host}`, this.#upstreams)
+      cluster = new Cluster(
+        `outbound|${target.port}|${subset}|${target.host}`,
+        this.#upstreams,
+        this.#telemetry,
+      )
       byPort.set(target.port, cluster)
     }
     cluster.update(snapshot, target, source, random, nowMs)

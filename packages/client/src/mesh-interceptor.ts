@@ -15,7 +15,8 @@ import { type Headers, headerRecord, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { MeshRequest } from './mesh-request.js'
 import { isReplayable } from './request-body.js'
-import { type OutboundRequestHook, report } from './request-event.js'
+import { type OutboundRequestEvent, type OutboundRequestHook, report } from './request-event.js'
+import { type OutboundRequestObserver, type OutboundTelemetry, observe } from './request-observer.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 import type { UpstreamOptions } from './upstream-options.js'
 
@@ -26,8 +27,10 @@ export interface MeshInterceptorOptions {
   readonly source: RouteSource
   readonly random?: () => number
   readonly now?: () => number
-  /** Called once per request when it is over: the telemetry package's hook. */
+  /** Called once per request when it is over. */
   readonly onRequestEnd?: OutboundRequestHook
+  /** `@weft/telemetry`'s outbound side: spans, trace-context headers, metrics, access log. */
+  readonly telemetry?: OutboundTelemetry
   /** Where the clusters leave each endpoint's connection-pool settings for the Agent underneath. */
   readonly upstreams?: UpstreamOptions
 }
@@ -77,6 +80,34 @@ function consistentHash(cluster: Cluster, headers: Headers, path: string, random
       ? `${c.name}=${c.value}; Max-Age=${c.ttlSeconds}${c.path ? `; Path=${c.path}` : ''}; HttpOnly`
       : undefined,
   }
+}
+
+/** The body size known before sending: a string or buffer body, else a declared content-length. */
+function bodyBytes(body: Dispatcher.DispatchOptions['body'], headers: Headers): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  if (body instanceof Uint8Array) return body.byteLength
+  const declared = Number(single(headers['content-length']))
+  return Number.isFinite(declared) && declared > 0 ? declared : 0
+}
+
+function startObserver(
+  telemetry: OutboundTelemetry,
+  opts: Dispatcher.DispatchOptions,
+  headers: Headers,
+  scheme: string,
+  authority: string,
+): OutboundRequestObserver | undefined {
+  return observe(() =>
+    telemetry.start({
+      protocol: 'http',
+      method: opts.method,
+      scheme,
+      authority,
+      path: opts.path,
+      header: (name) => single(headers[name]),
+      requestBytes: bodyBytes(opts.body, headers),
+    }),
+  )
 }
 
 interface LocalAnswer {
@@ -132,7 +163,8 @@ function answerLocally(decision: RouteDecision): LocalAnswer | undefined {
 export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.DispatchInterceptor {
   const random = options.random ?? Math.random
   const now = options.now ?? Date.now
-  const clusters = new ClusterRegistry(options.upstreams)
+  const telemetry = options.telemetry
+  const clusters = new ClusterRegistry(options.upstreams, telemetry)
   const backoff = createRetryBackoff()
 
   return (dispatch) => {
@@ -173,13 +205,16 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       const url = origin(opts)
       const headers = headerRecord(opts.headers)
       const scheme = url.scheme === 'https' ? 'https' : 'http'
+      const authority = single(headers.host) ?? url.host
+      // Started before routing, so that the CLIENT span covers the whole call, delays included.
+      const observer = telemetry && startObserver(telemetry, opts, headers, scheme, authority)
       const snapshot = options.snapshot()
       const decision = routeRequest(
         snapshot,
         {
           method: opts.method,
           scheme,
-          authority: single(headers.host) ?? url.host,
+          authority,
           path: opts.path,
           header: (name) => single(headers[name]),
           source: options.source,
@@ -196,7 +231,8 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             { ...answer.headers, [RESPONSE_FLAGS_HEADER]: answer.flag },
             answer.body,
           )
-          report(options.onRequestEnd, {
+          if (!options.onRequestEnd && !observer) return
+          const event: OutboundRequestEvent = {
             host: decision.host,
             rule: 'rule' in decision ? decision.rule : undefined,
             target: undefined,
@@ -206,7 +242,10 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             attempts: 0,
             durationMs: 0,
             error: undefined,
-          })
+            responseBytes: Buffer.byteLength(answer.body),
+          }
+          report(options.onRequestEnd, event)
+          if (observer) observe(() => observer.end(event))
           return
         }
         const cluster = clusters.get(snapshot, decision.target, options.source, random, now())
@@ -225,6 +264,8 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             random,
             now,
             onRequestEnd: options.onRequestEnd,
+            observer,
+            telemetry,
           },
           handler,
         ).start()

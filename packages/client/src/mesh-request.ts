@@ -19,7 +19,8 @@ import { applyOperations, type Headers, single } from './headers.js'
 import { respondLocally } from './local-response.js'
 import { ProxyController } from './proxy-controller.js'
 import { isReplayable } from './request-body.js'
-import { type OutboundRequestHook, report } from './request-event.js'
+import { type OutboundRequestEvent, type OutboundRequestHook, report } from './request-event.js'
+import { type OutboundRequestObserver, type OutboundTelemetry, observe } from './request-observer.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
 type Forward = Extract<RouteDecision, { kind: 'forward' }>
@@ -39,6 +40,9 @@ export interface MeshRequestContext {
   readonly random: () => number
   readonly now: () => number
   readonly onRequestEnd: OutboundRequestHook | undefined
+  /** The request's telemetry, when the mesh has telemetry on. */
+  readonly observer: OutboundRequestObserver | undefined
+  readonly telemetry: OutboundTelemetry | undefined
 }
 
 /**
@@ -63,6 +67,8 @@ export class MeshRequest {
   readonly #startedAtMs: number
   #status: number | undefined
   #attempts = 0
+  /** Response body bytes passed to the caller; counted only for telemetry. */
+  #responseBytes = 0
   /** Endpoints tried so far: Istio's previous-hosts retry predicate steers retries away from them. */
   #tried: Set<Endpoint> | undefined
   #lastEndpoint: Endpoint | undefined
@@ -124,7 +130,11 @@ export class MeshRequest {
   #mayRetry(outcome: AttemptOutcome, attempt: number, retries: number): boolean {
     const { decision, cluster } = this.#ctx
     if (attempt > retries || !decision.retry.shouldRetry(outcome)) return false
-    if (!cluster.budget.canRetry(cluster.pool.active, cluster.pool.retries)) return false
+    if (!cluster.budget.canRetry(cluster.pool.active, cluster.pool.retries)) {
+      const telemetry = this.#ctx.telemetry
+      if (telemetry) observe(() => telemetry.retryBudgetExhausted(cluster.name))
+      return false
+    }
     return true
   }
 
@@ -171,17 +181,20 @@ export class MeshRequest {
       const origin = endpoint
         ? `${this.#ctx.scheme}://${endpointKey(endpoint)}`
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
+      const observer = this.#ctx.observer
+      if (observer) handler.observe(observe(() => observer.attempt(attempt, endpoint, headers)))
       const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
       const breaker = cluster.breaker
       if (!breaker) {
-        dispatch(options, handler)
+        handler.send(() => dispatch(options, handler))
         return
       }
       breaker
-        .fire(() => handler.guard(() => dispatch(options, handler)))
+        .fire(() => handler.guard(() => handler.send(() => dispatch(options, handler))))
         .catch((error: unknown) => {
           if (!isOpenCircuit(error)) return
           handler.release(undefined)
+          handler.observed(undefined, error as Error)
           this.#respondLocal(503, ResponseFlag.overflow, 'circuit breaker open')
           resolve()
         })
@@ -256,7 +269,9 @@ export class MeshRequest {
   }
 
   attemptData(chunk: Buffer): void {
-    if (this.#committed && !this.#finished) this.#handler.onResponseData?.(this.#controller, chunk)
+    if (!this.#committed || this.#finished) return
+    if (this.#ctx.observer) this.#responseBytes += chunk.length
+    this.#handler.onResponseData?.(this.#controller, chunk)
   }
 
   attemptEnded(trailers: IncomingHeaders): void {
@@ -318,20 +333,24 @@ export class MeshRequest {
   #finish(error?: Error): void {
     this.#finished = true
     clearTimeout(this.#routeTimer)
-    const { decision, onRequestEnd, now } = this.#ctx
-    if (!onRequestEnd) return
+    const { decision, onRequestEnd, observer, now } = this.#ctx
+    if (!onRequestEnd && !observer) return
     const last = this.#lastEndpoint
-    report(onRequestEnd, {
+    const event: OutboundRequestEvent = {
       host: decision.host,
       rule: decision.rule,
       target: decision.target,
       endpoint: last ? `${last.address}:${last.port}` : undefined,
+      ...(last ? { destination: last } : {}),
       status: error ? undefined : this.#status,
       flags: [...this.#flags],
       attempts: this.#attempts,
       durationMs: now() - this.#startedAtMs,
       error,
-    })
+      responseBytes: this.#responseBytes,
+    }
+    report(onRequestEnd, event)
+    if (observer) observe(() => observer.end(event))
   }
 
   #onRouteTimeout(): void {
@@ -377,6 +396,7 @@ export class MeshRequest {
     if (this.#finished || this.#committed) return
     this.#flags.push(flag)
     this.#status = status
+    if (this.#ctx.observer) this.#responseBytes += Buffer.byteLength(body)
     this.#finish()
     const flags = this.#flags.join(',')
     if (this.#started) {

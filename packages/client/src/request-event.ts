@@ -1,3 +1,4 @@
+import type { Endpoint } from '@weft/config'
 import type { RouteTarget } from '@weft/core'
 
 /**
@@ -14,6 +15,8 @@ export interface OutboundRequestEvent {
   readonly target: RouteTarget | undefined
   /** `address:port` of the last endpoint tried. */
   readonly endpoint: string | undefined
+  /** The last endpoint tried, with its labels and service account (destination workload labels); HTTP only. */
+  readonly destination?: Endpoint
   /** The HTTP status the caller got; undefined when the call ended in an error, and for gRPC calls. */
   readonly status: number | undefined
   /** A gRPC call's status code. */
@@ -22,6 +25,8 @@ export interface OutboundRequestEvent {
   readonly flags: readonly string[]
   readonly attempts: number
   readonly durationMs: number
+  /** Response body bytes the caller received. */
+  readonly responseBytes?: number
   readonly error: Error | undefined
 }
 

@@ -1,7 +1,8 @@
 import { experimental, InterceptingCall, type Interceptor, Metadata, type StatusObject } from '@grpc/grpc-js'
 import type { HeaderOperations } from '@weft/config'
 import type { RouteTarget } from '@weft/core'
-import { type OutboundRequestHook, report } from '../request-event.js'
+import { type OutboundRequestEvent, type OutboundRequestHook, report } from '../request-event.js'
+import { type OutboundTelemetry, observe } from '../request-observer.js'
 import { RESPONSE_FLAGS_HEADER } from '../response-flags.js'
 
 /**
@@ -95,15 +96,39 @@ export function meshCallFilter(actions: CallActions): experimental.FilterFactory
  * reports it to the telemetry hook and adds the mesh's response flags to the status metadata
  * (`x-weft-response-flags`, as HTTP responses carry them).
  */
+function metadataValue(metadata: Metadata, name: string): string | undefined {
+  const values = metadata.get(name)
+  return values.length ? values.map(String).join(',') : undefined
+}
+
 export function meshCallInterceptor(
   calls: GrpcCalls,
   onRequestEnd: OutboundRequestHook | undefined,
   now: () => number,
+  telemetry?: OutboundTelemetry,
 ): Interceptor {
   return function weftGrpc(options, nextCall): InterceptingCall {
     const call = nextCall(options)
     return new InterceptingCall(call, {
       start(metadata, _listener, next) {
+        const observer =
+          telemetry &&
+          observe(() =>
+            telemetry.start({
+              protocol: 'grpc',
+              method: 'POST',
+              scheme: 'http',
+              authority: options.host ?? '',
+              path: options.method_definition.path,
+              header: (name) => metadataValue(metadata, name),
+              requestBytes: 0,
+            }),
+          )
+        if (observer) {
+          const carrier: Record<string, string> = {}
+          observe(() => observer.propagate(carrier))
+          for (const name in carrier) metadata.set(name, carrier[name] as string)
+        }
         const record: GrpcCallRecord = {
           startedAtMs: now(),
           host: undefined,
@@ -118,18 +143,22 @@ export function meshCallInterceptor(
             if (record.flags.length) status.metadata.set(RESPONSE_FLAGS_HEADER, record.flags.join(','))
             // The peer is the endpoint the last attempt went to, or the target when none was reached.
             const peer = call.getPeer()
-            report(onRequestEnd, {
-              host: record.host ?? '',
-              rule: record.rule,
-              target: record.target,
-              endpoint: record.target && !peer.startsWith('weft:') ? peer : undefined,
-              status: undefined,
-              grpcStatus: status.code,
-              flags: record.flags,
-              attempts: 1,
-              durationMs: now() - record.startedAtMs,
-              error: undefined,
-            })
+            if (onRequestEnd || observer) {
+              const event: OutboundRequestEvent = {
+                host: record.host ?? '',
+                rule: record.rule,
+                target: record.target,
+                endpoint: record.target && !peer.startsWith('weft:') ? peer : undefined,
+                status: undefined,
+                grpcStatus: status.code,
+                flags: record.flags,
+                attempts: 1,
+                durationMs: now() - record.startedAtMs,
+                error: undefined,
+              }
+              report(onRequestEnd, event)
+              if (observer) observe(() => observer.end(event))
+            }
             nextStatus(status)
           },
         })

@@ -10,6 +10,7 @@ import type { Snapshot } from '@weft/config'
 import { endpointKey, type RouteSource, routeRequest } from '@weft/core'
 import { ClusterRegistry } from '../cluster.js'
 import type { OutboundRequestHook } from '../request-event.js'
+import type { OutboundTelemetry } from '../request-observer.js'
 import { ResponseFlag } from '../response-flags.js'
 import { type CallActions, GrpcCalls, meshCallFilter, meshCallInterceptor } from './grpc-call.js'
 
@@ -324,8 +325,10 @@ export interface MeshGrpcOptions {
   readonly source: RouteSource
   readonly random?: () => number
   readonly now?: () => number
-  /** Called once per call when it is over: the telemetry package's hook. */
+  /** Called once per call when it is over. */
   readonly onRequestEnd?: OutboundRequestHook
+  /** `@weft/telemetry`'s outbound side: a CLIENT span per call with its context in the metadata, metrics, access log. */
+  readonly telemetry?: OutboundTelemetry
 }
 
 /**
@@ -359,14 +362,14 @@ export function meshGrpc(options: MeshGrpcOptions): MeshGrpc {
   const context: MeshContext = {
     snapshot: options.snapshot,
     source: options.source,
-    clusters: new ClusterRegistry(),
+    clusters: new ClusterRegistry(undefined, options.telemetry),
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
     resolvers: new Set(),
     calls: new GrpcCalls(),
   }
   meshes.set(id, context)
-  const interceptor = meshCallInterceptor(context.calls, options.onRequestEnd, context.now)
+  const interceptor = meshCallInterceptor(context.calls, options.onRequestEnd, context.now, options.telemetry)
   return {
     target: (service, port, namespace = options.source.namespace) =>
       `weft:///${service}.${namespace}:${port}`,
