@@ -3,6 +3,7 @@ import {
   type Endpoint,
   type Snapshot,
   selects,
+  splitServiceHost,
   type TrafficPolicy,
 } from '@weft/config'
 import {
@@ -81,6 +82,7 @@ export class Cluster {
   #version = ''
   #policy: TrafficPolicy = {}
   #keys: readonly string[] = []
+  #mutual: readonly boolean[] = []
   #indexOf = new Map<Endpoint, number>()
   #breakerSettings: CircuitBreakerSettings | undefined
   #random: () => number = Math.random
@@ -135,6 +137,22 @@ export class Cluster {
     const keys = endpoints.map(endpointKey)
     this.#keys = keys
     for (const key of keys) this.#upstreams?.set(key, this.pool.limits)
+    // Istio's auto mTLS: mutual TLS to endpoints that accept it, unless the DestinationRule says
+    // otherwise; ISTIO_MUTUAL asks for it whatever the endpoint declared.
+    const tlsMode = policy.tls?.mode
+    const canMutual = this.#upstreams?.canMutualTls === true
+    const namespace = splitServiceHost(target.host, snapshot.domainSuffix)?.namespace
+    this.#mutual = endpoints.map(
+      (e) => canMutual && (tlsMode === 'ISTIO_MUTUAL' || (tlsMode === undefined && e.mtls)),
+    )
+    endpoints.forEach((e, i) => {
+      if (this.#mutual[i]) {
+        this.#upstreams?.setMutualTls(keys[i] as string, {
+          ...(namespace ? { namespace } : {}),
+          ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
+        })
+      }
+    })
     const rb = policy.retryBudget
     this.budget = createRetryBudget({
       ...(rb?.percent != null ? { budgetPercent: rb.percent } : {}),
@@ -218,6 +236,11 @@ export class Cluster {
   /** `address:port` of the endpoint at `index`, as outlier detection knows it. */
   keyOf(index: number): string {
     return this.#keys[index] as string
+  }
+
+  /** Whether the endpoint at `index` is dialled with Istio's mutual TLS. */
+  isMutualTls(index: number): boolean {
+    return this.#mutual[index] === true
   }
 
   /** The index of an endpoint `pick` returned, in `endpoints` and `active`. */

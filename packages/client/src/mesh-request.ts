@@ -179,7 +179,7 @@ export class MeshRequest {
         }
       }
       const origin = endpoint
-        ? `${this.#ctx.scheme}://${endpointKey(endpoint)}`
+        ? `${cluster.isMutualTls(index) ? 'https' : this.#ctx.scheme}://${endpointKey(endpoint)}`
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
       const observer = this.#ctx.observer
       if (observer) handler.observe(observe(() => observer.attempt(attempt, endpoint, headers)))

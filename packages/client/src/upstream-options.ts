@@ -1,5 +1,6 @@
 import type { PoolLimits } from '@weft/core'
-import { type Agent, Pool } from 'undici'
+import { mtlsClientOptions, type WorkloadIdentity } from '@weft/identity'
+import { type Agent, buildConnector, Pool } from 'undici'
 
 // Envoy's "unlimited", as core's poolLimits writes an unset threshold.
 const UNLIMITED = 2 ** 32 - 1
@@ -14,15 +15,46 @@ const UNLIMITED = 2 ** 32 - 1
  */
 export class UpstreamOptions {
   readonly #byEndpoint = new Map<string, PoolLimits>()
+  /** Who a mutual-TLS endpoint must be: its namespace and service account, when known. */
+  readonly #peers = new Map<string, { namespace?: string; serviceAccount?: string }>()
+  readonly #identity: (() => WorkloadIdentity | undefined) | undefined
+
+  /** `identity`: this workload's certificate, for endpoints reached over Istio's mutual TLS. */
+  constructor(identity?: () => WorkloadIdentity | undefined) {
+    this.#identity = identity
+  }
 
   set(endpoint: string, limits: PoolLimits): void {
     this.#byEndpoint.set(endpoint, limits)
   }
 
+  /**
+   * The endpoint is dialled with mutual TLS (an `https://` origin). Its certificate must name
+   * `serviceAccount` in `namespace` when the registry knows them, else any workload of the
+   * trust domain: Istio checks the destination's service accounts the same way.
+   */
+  setMutualTls(endpoint: string, peer: { namespace?: string; serviceAccount?: string }): void {
+    this.#peers.set(endpoint, peer)
+  }
+
+  /** Whether this workload can speak Istio's mutual TLS at all (it has a certificate). */
+  get canMutualTls(): boolean {
+    return this.#identity?.() !== undefined
+  }
+
   /** An Agent `factory`: a Pool per origin with its endpoint's options over the Agent's own. */
   readonly factory = (origin: string | URL, agentOptions: Agent.Options): Pool => {
     const text = String(origin)
-    const limits = this.#byEndpoint.get(text.slice(text.indexOf('://') + 3))
+    const endpoint = text.slice(text.indexOf('://') + 3)
+    const limits = this.#byEndpoint.get(endpoint)
+    const mutual = text.startsWith('https://') ? this.#peers.get(endpoint) : undefined
+    if (mutual) {
+      return new Pool(origin, {
+        ...agentOptions,
+        ...this.#poolOptions(limits),
+        connect: this.#mutualTls(mutual, limits),
+      })
+    }
     if (!limits) return new Pool(origin, agentOptions)
     const connect = agentOptions.connect
     return new Pool(origin, {
@@ -35,5 +67,43 @@ export class UpstreamOptions {
         ? { maxRequestsPerClient: limits.maxRequestsPerConnection }
         : {}),
     })
+  }
+
+  #poolOptions(limits: PoolLimits | undefined): Pool.Options {
+    if (!limits) return {}
+    return {
+      ...(limits.maxConnections < UNLIMITED ? { connections: limits.maxConnections } : {}),
+      ...(limits.idleTimeoutMs !== undefined ? { keepAliveTimeout: limits.idleTimeoutMs } : {}),
+      ...(limits.maxRequestsPerConnection > 0
+        ? { maxRequestsPerClient: limits.maxRequestsPerConnection }
+        : {}),
+    }
+  }
+
+  /**
+   * A connector that presents this workload's current certificate on each new connection (so a
+   * rotation reaches the next one) and checks the server's SPIFFE ID, not its host name. No TLS
+   * session reuse: a resumed session would skip that check.
+   */
+  #mutualTls(
+    peer: { namespace?: string; serviceAccount?: string },
+    limits: PoolLimits | undefined,
+  ): buildConnector.connector {
+    const timeout = limits?.connectTimeoutMs ?? 10_000
+    return (options, callback) => {
+      const identity = this.#identity?.()
+      if (!identity) {
+        callback(new Error('weft: this workload has no certificate for mutual TLS'), null)
+        return
+      }
+      const expectedIds =
+        peer.namespace && peer.serviceAccount
+          ? [...identity.trustDomains].map(
+              (domain) => `spiffe://${domain}/ns/${peer.namespace}/sa/${peer.serviceAccount}`,
+            )
+          : []
+      const tls = mtlsClientOptions(identity, { expectedIds })
+      buildConnector({ ...tls, timeout, maxCachedSessions: 0 })(options, callback)
+    }
   }
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { CertificateAuthority, FileCaStore } from '@weft/identity'
 import { Credentials } from './credentials.js'
 import { createApiHandler } from './http-api.js'
 import { readOrCreateSecret } from './secret-file.js'
@@ -25,6 +26,16 @@ export interface ControlPlaneOptions {
   readonly leaseTtlMs?: number
   /** One line per event worth an operator's eye; never a token. Default: none. */
   readonly log?: (line: string) => void
+  /**
+   * The CA that signs workload certificates: a directory with its material (generated on first
+   * start, or Istio's plug-in `cacerts` files an operator put there). Replicas over etcd must be
+   * given the same directory contents. Default `dataDir/ca`.
+   */
+  readonly caDir?: string
+  /** The mesh's trust domain. Default `cluster.local`. */
+  readonly trustDomain?: string
+  /** Lifetime of a workload certificate. Default 24 h. */
+  readonly certificateTtlMs?: number
 }
 
 /** A running control plane. */
@@ -35,6 +46,8 @@ export interface ControlPlane {
   /** Where the generated admin token was written, when it was not given. */
   readonly adminTokenFile: string | undefined
   readonly credentials: Credentials
+  /** Signs workload certificates for authenticated workloads (`POST /api/v1/certificates`). */
+  readonly ca: CertificateAuthority
   close(): Promise<void>
 }
 
@@ -57,8 +70,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
   const signingKey = Buffer.from(await store.secret('token-key', Credentials.generateSecret), 'base64url')
   const credentials = new Credentials(adminToken, signingKey)
+  const ca = await CertificateAuthority.open({
+    store: new FileCaStore(options.caDir ?? join(options.dataDir, 'ca')),
+    ...(options.trustDomain ? { trustDomain: options.trustDomain } : {}),
+    ...(options.certificateTtlMs ? { defaultTtlMs: options.certificateTtlMs } : {}),
+  })
   const statuses = new WorkloadStatuses()
-  const hub = new WatchHub(store.state(), statuses)
+  const hub = new WatchHub(store.state(), statuses, () => ca.trustBundlePem)
   const unsubscribe = store.subscribe((state) => hub.update(state))
   let ready = true
   const server: Server = createServer(
@@ -67,6 +85,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       credentials,
       statuses,
       hub,
+      ca,
       leaseTtlMs: options.leaseTtlMs ?? 10_000,
       log,
       ready: () => ready,
@@ -88,6 +107,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     store,
     adminTokenFile,
     credentials,
+    ca,
     async close() {
       ready = false
       unsubscribe()

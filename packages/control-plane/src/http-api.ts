@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RegistryEndpoint, SourceText } from '@weft/config'
+import type { CertificateAuthority } from '@weft/identity'
 import { planApply } from './apply-resources.js'
 import { type Credentials, type Principal, requireAdmin, requireNamespace } from './credentials.js'
 import { BadRequestError, ConfigRefusedError, ControlPlaneError, NotFoundError } from './errors.js'
@@ -12,6 +13,7 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 
 export interface ApiContext {
   readonly store: ConfigStore
+  readonly ca: CertificateAuthority
   readonly credentials: Credentials
   readonly statuses: WorkloadStatuses
   readonly hub: WatchHub
@@ -268,6 +270,30 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
             .map((e) => e.endpoint),
           workloads: ctx.statuses.list(namespace),
         })
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/certificates$/,
+      async (req, res, who) => {
+        // A workload gets a certificate for the namespace and service account its token names,
+        // whatever its request asks for: the CA sets the identity itself.
+        if (who.kind !== 'workload')
+          throw new BadRequestError('certificates are for workloads: use a workload token')
+        const asked = await json<{ csr?: unknown; ttlMs?: unknown }>(req)
+        const csr = str(asked.csr, 'csr')
+        let chain: string
+        try {
+          chain = await ctx.ca.sign(csr, {
+            namespace: who.namespace,
+            serviceAccount: who.serviceAccount,
+            ...(typeof asked.ttlMs === 'number' ? { ttlMs: asked.ttlMs } : {}),
+          })
+        } catch (error) {
+          throw new BadRequestError(`the certificate request was refused: ${(error as Error).message}`)
+        }
+        ctx.log(`certificate issued for ${who.namespace}/${who.serviceAccount}`)
+        send(res, 201, { certificateChain: chain, trustBundle: ctx.ca.trustBundlePem })
       },
     ],
     [

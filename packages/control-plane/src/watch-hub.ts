@@ -8,6 +8,8 @@ export interface SnapshotPayload {
   readonly version: number
   readonly resources: readonly Resource[]
   readonly endpoints: readonly RegistryEndpoint[]
+  /** The mesh's roots (PEM): what peer certificates must chain to. */
+  readonly trustBundle: string
 }
 
 interface Watcher {
@@ -31,9 +33,12 @@ export class WatchHub {
   #event: { revision: number; text: string } | undefined
   readonly #keepalive: NodeJS.Timeout
 
-  constructor(state: StoreState, statuses: WorkloadStatuses) {
+  readonly #trustBundle: () => string
+
+  constructor(state: StoreState, statuses: WorkloadStatuses, trustBundle: () => string) {
     this.#state = state
     this.#statuses = statuses
+    this.#trustBundle = trustBundle
     this.#keepalive = setInterval(() => {
       for (const w of this.#watchers) w.res.write(': keepalive\n\n')
     }, KEEPALIVE_MS)
@@ -91,6 +96,7 @@ export class WatchHub {
         version: state.revision,
         resources: [...state.resources.values()].map((r) => r.resource),
         endpoints: distinct([...state.endpoints.values()].map((e) => e.endpoint)),
+        trustBundle: this.#trustBundle(),
       }
       this.#event = {
         revision: state.revision,

@@ -8,6 +8,8 @@ export interface SnapshotPayload {
   readonly version: number
   readonly resources: readonly Resource[]
   readonly endpoints: readonly RegistryEndpoint[]
+  /** The mesh's roots (PEM), from the control plane's CA. */
+  readonly trustBundle?: string
 }
 
 export interface ControlPlaneClientOptions {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ServerInterceptor } from '@grpc/grpc-js'
 import { createMeshDispatcher, type MeshGrpc, meshGrpc } from '@weft/client'
 import {
   ConfigInvalidError,
@@ -15,10 +16,20 @@ import {
   type Snapshot,
   validateDocuments,
 } from '@weft/config'
+import { createWorkloadIdentity, type WorkloadIdentity, watchSvidFiles } from '@weft/identity'
+import { createInboundPolicy, type InboundMeshConfig, type InboundPolicy } from '@weft/server'
+import { createTelemetry, runUntraced, type Telemetry } from '@weft/telemetry'
 import { type Dispatcher, fetch as undiciFetch } from 'undici'
 import { readConfigFiles, watchConfigFiles } from './config-source.js'
 import { ControlPlaneClient, type SnapshotPayload } from './control-plane-client.js'
 import { MeshOptionsError } from './errors.js'
+import {
+  type ListenHandler,
+  type ListenOptions,
+  type MeshListener,
+  openListener,
+  peerAuthenticationModes,
+} from './mesh-listen.js'
 
 export interface MeshOptions {
   /** This workload's service name (`reviews`). */
@@ -55,6 +66,25 @@ export interface MeshOptions {
    * prefers endpoints near it. Unset: no locality preference.
    */
   readonly locality?: string
+  /**
+   * Standalone mutual TLS: an X.509-SVID from files (as SPIRE or cert-manager write them),
+   * reloaded when they change. With a control plane, the certificate comes from its CA instead.
+   */
+  readonly identity?: { readonly cert: string; readonly key: string; readonly bundle: string }
+  /** With a control plane: get a certificate from its CA and speak mutual TLS. Default true. */
+  readonly mtls?: boolean
+  /** The parts of Istio's MeshConfig the inbound side reads: `extensionProviders` (CUSTOM authorizers), `pathNormalization`. */
+  readonly meshConfig?: InboundMeshConfig
+  /**
+   * Telemetry settings: `tracing` (default on, through the application's OpenTelemetry SDK),
+   * `accessLog` (where access-log lines go when a Telemetry resource turns it on; default
+   * stdout), `workload` (the name Istio's `*_workload` labels carry; default `app-version`).
+   */
+  readonly telemetry?: {
+    readonly tracing?: boolean
+    readonly accessLog?: { write(line: string): unknown }
+    readonly workload?: string
+  }
 }
 
 export interface MeshEvents {
@@ -73,8 +103,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
   readonly namespace: string
   readonly labels: Readonly<Record<string, string>>
   readonly dispatcher: Dispatcher
-  /** gRPC through the mesh: `new Client(mesh.grpc.target('reviews', 9080), credentials, mesh.grpc.channelOptions)`. */
-  readonly grpc: MeshGrpc
+  /**
+   * gRPC through the mesh: `new Client(mesh.grpc.target('reviews', 9080), credentials,
+   * mesh.grpc.channelOptions)` for calls; `new Server({ interceptors: [mesh.grpc.serverInterceptor] })`
+   * for the inbound policy on a gRPC server.
+   */
+  readonly grpc: MeshGrpc & { readonly serverInterceptor: ServerInterceptor }
+  /** Istio's standard metrics and Weft's own, as a prom-client Registry (merge it with yours). */
+  readonly metrics: Telemetry['metrics']
+  /** `(req, res)` answering with `metrics` in Prometheus' text format: mount it at `/metrics`. */
+  readonly metricsHandler: Telemetry['metricsHandler']
+  readonly telemetry: Telemetry
+  readonly #inbound: InboundPolicy
+  #identity: WorkloadIdentity | undefined
+  readonly #listeners: MeshListener[] = []
   #snapshot: Snapshot
   #stopWatching: (() => void) | undefined
   #controlPlane: ControlPlaneClient | undefined
@@ -94,8 +136,78 @@ export class Mesh extends EventEmitter<MeshEvents> {
       labels: this.labels,
       ...(locality ? { locality } : {}),
     })
-    this.dispatcher = createMeshDispatcher({ snapshot: () => this.#snapshot, source })
-    this.grpc = meshGrpc({ snapshot: () => this.#snapshot, source })
+    const snapshotNow = () => this.#snapshot
+    const telemetry = createTelemetry({
+      service: this.service,
+      namespace: this.namespace,
+      labels: this.labels,
+      snapshot: snapshotNow,
+      ...(options.telemetry?.tracing !== undefined ? { tracing: options.telemetry.tracing } : {}),
+      ...(options.telemetry?.accessLog ? { accessLog: options.telemetry.accessLog } : {}),
+      ...(options.telemetry?.workload ? { workload: options.telemetry.workload } : {}),
+    })
+    this.telemetry = telemetry
+    this.metrics = telemetry.metrics
+    this.metricsHandler = telemetry.metricsHandler
+    this.dispatcher = createMeshDispatcher({
+      snapshot: snapshotNow,
+      source,
+      telemetry: telemetry.outbound,
+      identity: () => this.#identity,
+    })
+    this.#inbound = createInboundPolicy({
+      snapshot: snapshotNow,
+      workload: { namespace: this.namespace, labels: this.labels },
+      telemetry: telemetry.inbound,
+      ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}),
+    })
+    this.grpc = Object.freeze({
+      ...meshGrpc({ snapshot: snapshotNow, source, telemetry: telemetry.outbound }),
+      serverInterceptor: this.#inbound.grpcInterceptor(),
+    })
+  }
+
+  /** This workload's certificate, when it has one (mutual TLS). */
+  get identity(): WorkloadIdentity | undefined {
+    return this.#identity
+  }
+
+  /** Express 5 middleware enforcing the workload's inbound policy: `app.use(mesh.express())`, first. */
+  express(): ReturnType<InboundPolicy['express']> {
+    return this.#inbound.express()
+  }
+
+  /** Fastify 5 plugin enforcing the workload's inbound policy: `await app.register(mesh.fastify())`. */
+  fastify(): ReturnType<InboundPolicy['fastify']> {
+    return this.#inbound.fastify()
+  }
+
+  /**
+   * Serves `handler` (an Express app, a `(req, res)` function, Fastify's `routing`) on a port,
+   * plaintext or mutual TLS as the PeerAuthentication in force says, and registers the endpoint
+   * with the control plane (it is deregistered on `close`). The inbound policy is the
+   * middleware's or plugin's job: mount `mesh.express()` / `mesh.fastify()` in the app.
+   */
+  async listen(handler: ListenHandler, options: ListenOptions = {}): Promise<MeshListener> {
+    const modes = peerAuthenticationModes(() => this.#snapshot, this.namespace, this.labels)
+    const { listener, port, address } = await openListener(handler, options, modes, this.#identity)
+    await this.#controlPlane?.register({
+      service: this.service,
+      namespace: this.namespace,
+      address,
+      port,
+      labels: this.labels,
+      ...(this.#options.locality ? { locality: this.#options.locality } : {}),
+      mtls: this.#identity !== undefined,
+    })
+    const served: MeshListener = { port, address, close: () => listener.close() }
+    this.#listeners.push(served)
+    return served
+  }
+
+  /** @internal */
+  useIdentity(identity: WorkloadIdentity): void {
+    this.#identity = identity
   }
 
   /** The snapshot in force. */
@@ -151,6 +263,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
           .join('; ')
       }
       const registry = [...(this.#options.registry ?? []), ...payload.endpoints]
+      if (payload.trustBundle) this.#identity?.setTrustBundle(payload.trustBundle)
       const snapshot = compileSnapshot(validated.resources, {
         trusted: true,
         registry,
@@ -184,7 +297,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     await this.#controlPlane?.close()
     this.#stopWatching?.()
+    await Promise.all(this.#listeners.map((l) => l.close()))
     this.grpc.close()
+    this.#identity?.close()
+    await this.#inbound.close()
     await this.dispatcher.close()
   }
 }
@@ -221,6 +337,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     const mesh = new Mesh(options, await loadSnapshot(options))
     const paths = configPaths(options)
     if (paths.length > 0) mesh.watch(paths)
+    if (options.identity) mesh.useIdentity(await watchSvidFiles(options.identity))
     return mesh
   }
   return joinControlPlane(options, urls)
@@ -247,6 +364,7 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
   }
   const namespace = options.namespace ?? 'default'
   const cacheDir = options.cacheDir ?? process.env.WEFT_CACHE_DIR ?? join(tmpdir(), 'weft-cache')
+  let lastBundle: string | undefined
   const mesh = new Mesh(
     options,
     compileSnapshot([], { trusted: true, ...(options.registry ? { registry: options.registry } : {}) }),
@@ -258,19 +376,56 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
     service: options.service,
     namespace,
     labels: mesh.labels,
-    apply: (payload) => mesh.applyPayload(payload),
+    apply: (payload) => {
+      if (payload.trustBundle) lastBundle = payload.trustBundle
+      return mesh.applyPayload(payload)
+    },
     cacheFile: join(cacheDir, `${namespace}.${options.service}.json`),
   })
   mesh.connect(client)
   const cached = await client.cached()
   const fromCache = cached !== undefined && mesh.applyPayload(cached) === undefined
-  if (fromCache) client.adopt((cached as SnapshotPayload).version)
+  if (fromCache) {
+    client.adopt((cached as SnapshotPayload).version)
+    lastBundle = cached?.trustBundle
+  }
   const connected = await client.start(options.startTimeoutMs ?? 5000)
   if (!connected && !fromCache) {
     await mesh.close()
     throw new MeshOptionsError(
       `no snapshot from the control plane at ${urls.join(', ')} within ${options.startTimeoutMs ?? 5000} ms, and none cached in ${cacheDir}; check the URL and token (WEFT_CONTROL_PLANE, WEFT_TOKEN)`,
     )
+  }
+  if (options.mtls !== false && lastBundle) {
+    try {
+      mesh.useIdentity(
+        await createWorkloadIdentity({
+          trustBundle: lastBundle,
+          requestCertificate: async (csr) => {
+            // The SDK's own call: never traced or counted as the application's traffic.
+            const { status, json } = await runUntraced(() =>
+              client.call('POST', '/api/v1/certificates', { csr }),
+            )
+            if (status !== 201) {
+              throw new Error(
+                `the control plane refused the certificate request (${status}): ${JSON.stringify(json)}`,
+              )
+            }
+            return (json as { certificateChain: string }).certificateChain
+          },
+        }),
+      )
+    } catch (error) {
+      // Without a certificate the workload still serves plaintext and calls out; STRICT peers refuse it.
+      mesh.emit('refused', [
+        {
+          severity: 'error',
+          code: 'WEFT_IDENTITY_UNAVAILABLE',
+          message: `no workload certificate: ${(error as Error).message}`,
+          field: '',
+        },
+      ])
+    }
   }
   return mesh
 }

@@ -11,6 +11,7 @@ import { grpcInterceptor } from './grpc-interceptor.js'
 import type { InboundDecisionHook } from './inbound-event.js'
 import type { Workload } from './inbound-policy.js'
 import type { InboundRequest } from './inbound-request.js'
+import type { InboundTelemetryHook } from './inbound-telemetry.js'
 import type { InboundVerdict } from './inbound-verdict.js'
 import { type InboundLogger, PolicyPipeline } from './policy-pipeline.js'
 
@@ -33,6 +34,8 @@ export interface InboundPolicyOptions {
   readonly onInboundDecision?: InboundDecisionHook
   /** Where internal failures are reported. Default: `console.error`. */
   readonly logger?: InboundLogger
+  /** `@weft/telemetry`'s inbound side: each request's metrics, SERVER span and access-log line. */
+  readonly telemetry?: InboundTelemetryHook
 }
 
 const consoleLogger: InboundLogger = {
@@ -49,6 +52,7 @@ const consoleLogger: InboundLogger = {
 export class InboundPolicy {
   readonly pipeline: PolicyPipeline
   readonly #agent: Agent
+  readonly #telemetry: InboundTelemetryHook | undefined
 
   constructor(options: InboundPolicyOptions) {
     if (typeof options.snapshot !== 'function') {
@@ -59,6 +63,7 @@ export class InboundPolicy {
     }
     const agent = new Agent()
     this.#agent = agent
+    this.#telemetry = options.telemetry
     const providers = new Map<string, ExtAuthzClient>()
     for (const provider of options.meshConfig?.extensionProviders ?? []) {
       if (provider.envoyExtAuthzHttp) {
@@ -93,17 +98,17 @@ export class InboundPolicy {
 
   /** Express 5 middleware: `app.use(inbound.express())`, before any route. */
   express(): ExpressMiddleware {
-    return expressMiddleware(this.pipeline)
+    return expressMiddleware(this.pipeline, this.#telemetry)
   }
 
   /** Fastify 5 plugin: `await app.register(inbound.fastify())`. */
   fastify(): ReturnType<typeof fastifyPlugin> {
-    return fastifyPlugin(this.pipeline)
+    return fastifyPlugin(this.pipeline, this.#telemetry)
   }
 
   /** @grpc/grpc-js server interceptor: `new Server({ interceptors: [inbound.grpcInterceptor()] })`. */
   grpcInterceptor(): ReturnType<typeof grpcInterceptor> {
-    return grpcInterceptor(this.pipeline)
+    return grpcInterceptor(this.pipeline, this.#telemetry)
   }
 
   /**

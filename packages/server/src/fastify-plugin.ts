@@ -1,5 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
+import { endWhenAnswered, type InboundTelemetryHook, telemetryStart } from './inbound-telemetry.js'
 import type { InboundVerdict } from './inbound-verdict.js'
 import { applyAllow, type InboundIdentity, identityOf, inboundFromNode } from './node-request.js'
 import type { PolicyPipeline } from './policy-pipeline.js'
@@ -17,7 +18,16 @@ declare module 'fastify' {
  * Fastify routes before `onRequest` runs; to route on the normalised path as Envoy would, also
  * pass the policy's `rewriteUrl` to `fastify({ rewriteUrl })`.
  */
-export function fastifyPlugin(pipeline: PolicyPipeline): FastifyPluginCallback {
+export function fastifyPlugin(
+  pipeline: PolicyPipeline,
+  telemetry?: InboundTelemetryHook,
+): FastifyPluginCallback {
+  function decide(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) {
+    const verdict = pipeline.evaluate(inboundFromNode(request.raw, request.originalUrl))
+    if (verdict instanceof Promise) verdict.then((v) => finish(v, request, reply, next), next)
+    else finish(verdict, request, reply, next)
+    return verdict
+  }
   function weftInbound(
     fastify: Parameters<FastifyPluginCallback>[0],
     _options: unknown,
@@ -25,9 +35,18 @@ export function fastifyPlugin(pipeline: PolicyPipeline): FastifyPluginCallback {
   ): void {
     fastify.decorateRequest('weft', null)
     fastify.addHook('onRequest', function weftInboundHook(request, reply, next) {
-      const verdict = pipeline.evaluate(inboundFromNode(request.raw, request.originalUrl))
-      if (verdict instanceof Promise) verdict.then((v) => finish(v, request, reply, next), next)
-      else finish(verdict, request, reply, next)
+      if (!telemetry) {
+        decide(request, reply, next)
+        return
+      }
+      const call = telemetry.start(telemetryStart(request.raw, request.originalUrl))
+      let decided: InboundVerdict | undefined
+      endWhenAnswered(call, request.raw, reply.raw, () => decided)
+      call.run(() => {
+        const verdict = decide(request, reply, next)
+        if (verdict instanceof Promise) verdict.then((v) => (decided = v))
+        else decided = verdict
+      })
     })
     done()
   }

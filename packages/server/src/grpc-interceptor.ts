@@ -5,9 +5,11 @@ import type {
   ServerInterceptingCallInterface,
   ServerInterceptor,
 } from '@grpc/grpc-js'
+import { principalOf } from '@weft/identity'
+import type { InboundCall } from '@weft/telemetry'
 import type { InboundRequest } from './inbound-request.js'
+import type { InboundTelemetryHook } from './inbound-telemetry.js'
 import type { InboundVerdict } from './inbound-verdict.js'
-import { principalOf } from './peer-identity.js'
 import type { PolicyPipeline } from './policy-pipeline.js'
 
 type GrpcModule = typeof import('@grpc/grpc-js')
@@ -60,14 +62,45 @@ function inboundFromGrpc(
  * RESOURCE_EXHAUSTED (rate limit), the mapped status of an external authorizer's answer, or
  * INTERNAL.
  */
-export function grpcInterceptor(pipeline: PolicyPipeline): ServerInterceptor {
+export function grpcInterceptor(
+  pipeline: PolicyPipeline,
+  telemetry?: InboundTelemetryHook,
+): ServerInterceptor {
   const { ServerInterceptingCall, Metadata } = grpc()
   return function weftInbound(method, call) {
+    let observed: InboundCall | undefined
+    let decided: InboundVerdict | undefined
     const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        const denied = decided && !decided.allowed ? decided : undefined
+        observed?.end({
+          status: 200,
+          grpcStatus: status.code,
+          ...(denied ? { denial: { stage: denied.stage, policy: undefined } } : {}),
+        })
+        observed = undefined
+        next(status)
+      },
       start(next) {
         next({
           onReceiveMetadata(metadata, forward) {
+            const request = inboundFromGrpc(method.path, metadata, call)
+            if (telemetry) {
+              observed = telemetry.start({
+                protocol: 'grpc',
+                method: 'POST',
+                path: method.path,
+                authority: request.host,
+                headers: request.headers,
+                scheme: request.scheme,
+                peerPrincipal: request.principal,
+                mtls: request.principal !== undefined,
+                remoteAddress: request.remoteIp,
+                localPort: request.localPort,
+              })
+            }
             const finish = (verdict: InboundVerdict): void => {
+              decided = verdict
               if (!verdict.allowed) {
                 const trailers = new Metadata()
                 for (const [name, value] of Object.entries(verdict.headers)) trailers.set(name, value)
@@ -78,7 +111,7 @@ export function grpcInterceptor(pipeline: PolicyPipeline): ServerInterceptor {
               for (const [name, value] of Object.entries(verdict.setHeaders)) metadata.set(name, value)
               forward(metadata)
             }
-            const verdict = pipeline.evaluate(inboundFromGrpc(method.path, metadata, call))
+            const verdict = pipeline.evaluate(request)
             if (verdict instanceof Promise) verdict.then(finish)
             else finish(verdict)
           },
