@@ -18,10 +18,6 @@ export interface KindSupport {
 }
 
 const NOT_YET: FieldSupport = { status: 'parsed', note: 'validated; not yet enforced at run time' }
-const DECIDED: FieldSupport = {
-  status: 'parsed',
-  note: 'decided by @weft/core (see decisions.md); not yet applied to traffic',
-}
 const HONOURED: FieldSupport = {
   status: 'honoured',
   note: 'applied to outgoing HTTP requests by mesh.dispatcher',
@@ -33,6 +29,14 @@ const LOCALITY: FieldSupport = {
 const WARMUP: FieldSupport = {
   status: 'honoured',
   note: 'ROUND_ROBIN and LEAST_REQUEST only, as in Envoy; endpoints present when the client starts do not warm up',
+}
+const INBOUND: FieldSupport = {
+  status: 'honoured',
+  note: 'applied to incoming requests by mesh.express(), mesh.fastify() and the gRPC server interceptor',
+}
+const PROVIDERS: FieldSupport = {
+  status: 'parsed',
+  note: "Weft reports to its own Prometheus registry and the application's OpenTelemetry SDK; provider names are not looked up",
 }
 const NO_PROXY: FieldSupport = {
   status: 'parsed',
@@ -132,7 +136,20 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
         status: 'honoured',
         note: 'the destination port a portLevelSettings entry applies to',
       },
-      'trafficPolicy.tls': NOT_YET,
+      'trafficPolicy.tls': {
+        status: 'honoured',
+        note: 'mode ISTIO_MUTUAL (and auto mTLS when unset) and DISABLE; SIMPLE and MUTUAL origination to out-of-mesh hosts not yet',
+      },
+      'trafficPolicy.tls.mode': {
+        status: 'honoured',
+        note: 'ISTIO_MUTUAL and DISABLE; SIMPLE and MUTUAL not yet',
+      },
+      'trafficPolicy.tls.caCertificates': NOT_YET,
+      'trafficPolicy.tls.clientCertificate': NOT_YET,
+      'trafficPolicy.tls.privateKey': NOT_YET,
+      'trafficPolicy.tls.credentialName': NOT_YET,
+      'trafficPolicy.tls.sni': NOT_YET,
+      'trafficPolicy.tls.subjectAltNames': NOT_YET,
       'trafficPolicy.tunnel': NO_PROXY,
       'trafficPolicy.proxyProtocol': NO_PROXY,
     },
@@ -156,20 +173,52 @@ export const FIELD_SUPPORT: Readonly<Record<string, KindSupport>> = {
   Sidecar: { default: NO_PROXY },
   WorkloadGroup: { default: NO_PROXY },
   AuthorizationPolicy: {
-    default: DECIDED,
+    default: INBOUND,
     fields: {
       'rules.to.operation.paths': {
-        status: 'parsed',
+        status: 'honoured',
         note: '`*` only as the whole path, a prefix or a suffix; elsewhere it is literal, and validation warns',
+      },
+      provider: {
+        status: 'honoured',
+        note: "CUSTOM: an `envoyExtAuthzHttp` provider from createMesh's `meshConfig.extensionProviders`, asked over HTTP; fails closed",
       },
       targetRef: NO_PROXY,
       targetRefs: NO_PROXY,
     },
   },
-  PeerAuthentication: { default: NOT_YET },
-  RequestAuthentication: { default: NOT_YET, fields: { targetRef: NO_PROXY, targetRefs: NO_PROXY } },
-  Telemetry: { default: NOT_YET, fields: { targetRef: NO_PROXY, targetRefs: NO_PROXY } },
-  RateLimitPolicy: { default: NOT_YET },
+  PeerAuthentication: {
+    default: {
+      status: 'honoured',
+      note: 'mesh.listen() serves STRICT, PERMISSIVE or DISABLE per port (mesh, namespace, workload and port scope)',
+    },
+  },
+  RequestAuthentication: { default: INBOUND, fields: { targetRef: NO_PROXY, targetRefs: NO_PROXY } },
+  Telemetry: {
+    default: {
+      status: 'honoured',
+      note: 'applied by @weft/telemetry on both sides of every call (see docs/telemetry.md)',
+    },
+    fields: {
+      'metrics.providers': PROVIDERS,
+      'tracing.providers': PROVIDERS,
+      'accessLogging.providers': PROVIDERS,
+      'metrics.overrides.tagOverrides.value': {
+        status: 'honoured',
+        note: 'literals and a few request/response attributes; other expressions are listed as ignored',
+      },
+      'tracing.customTags': NOT_YET,
+      'tracing.useRequestIdForTraceSampling': NOT_YET,
+      targetRef: NO_PROXY,
+      targetRefs: NO_PROXY,
+    },
+  },
+  RateLimitPolicy: {
+    default: {
+      status: 'honoured',
+      note: 'token buckets per instance, applied by the inbound adapters (429 with Retry-After)',
+    },
+  },
 }
 
 export function fieldSupport(kind: string, path: string): FieldSupport {
