@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { ISTIO_LABELS } from './istio-labels.js'
+import { CounterFamily, type CounterSeries, HistogramFamily, type HistogramSeries } from './series-metrics.js'
 import type { Reporter, ReporterPolicy, StandardMetric, TagAttributes } from './telemetry-policy.js'
 
 /** Envoy's default histogram buckets, which Istio keeps for `istio_request_duration_milliseconds`. */
@@ -17,10 +18,10 @@ type Labels = readonly string[]
 
 /** The label-bound children of one series: what recording a request touches. */
 interface Series {
-  readonly count: Counter.Internal | undefined
-  readonly duration: Histogram.Internal<string> | undefined
-  readonly requestBytes: Histogram.Internal<string> | undefined
-  readonly responseBytes: Histogram.Internal<string> | undefined
+  readonly count: CounterSeries | undefined
+  readonly duration: HistogramSeries | undefined
+  readonly requestBytes: HistogramSeries | undefined
+  readonly responseBytes: HistogramSeries | undefined
 }
 
 // A bound on cached series: past it the cache starts over, so that a flood of distinct label
@@ -30,47 +31,47 @@ const MAX_CACHED = 10_000
 /**
  * Istio's four request metrics in one registry: `istio_requests_total`,
  * `istio_request_duration_milliseconds`, `istio_request_bytes`, `istio_response_bytes`, with
- * Istio's standard labels. Recording a request binds the children once per distinct series
- * (prom-client's `labels(...)`) and caches them by a key the caller builds from values it has
- * precomputed, so that the steady state is a map probe and four increments.
+ * Istio's standard labels. Recording a request finds its series once per distinct label set and
+ * caches them by a key the caller builds from values it has precomputed, so that the steady
+ * state is a map probe and four additions (series-metrics.ts says why not prom-client's own).
  */
 export class IstioMetrics {
-  readonly #requests: Counter<string>
-  readonly #duration: Histogram<string>
-  readonly #requestBytes: Histogram<string>
-  readonly #responseBytes: Histogram<string>
+  readonly #requests: CounterFamily
+  readonly #duration: HistogramFamily
+  readonly #requestBytes: HistogramFamily
+  readonly #responseBytes: HistogramFamily
   readonly #cache = new Map<string, Series>()
   #policy: Readonly<Record<Reporter, ReporterPolicy>> | undefined
 
   constructor(registry: Registry) {
-    const labelNames = [...ISTIO_LABELS]
-    this.#requests = new Counter({
-      name: 'istio_requests_total',
-      help: 'Requests handled, by the client (reporter="source") and the server (reporter="destination") of each call',
-      labelNames,
-      registers: [registry],
-    })
-    this.#duration = new Histogram({
-      name: 'istio_request_duration_milliseconds',
-      help: 'Request duration in milliseconds, from the first request byte to the last response byte',
-      labelNames,
-      buckets: [...DURATION_BUCKETS_MS],
-      registers: [registry],
-    })
-    this.#requestBytes = new Histogram({
-      name: 'istio_request_bytes',
-      help: 'Request body size in bytes',
-      labelNames,
-      buckets: [...SIZE_BUCKETS_BYTES],
-      registers: [registry],
-    })
-    this.#responseBytes = new Histogram({
-      name: 'istio_response_bytes',
-      help: 'Response body size in bytes',
-      labelNames,
-      buckets: [...SIZE_BUCKETS_BYTES],
-      registers: [registry],
-    })
+    const labels = [...ISTIO_LABELS]
+    this.#requests = new CounterFamily(
+      registry,
+      'istio_requests_total',
+      'Requests handled, by the client (reporter="source") and the server (reporter="destination") of each call',
+      labels,
+    )
+    this.#duration = new HistogramFamily(
+      registry,
+      'istio_request_duration_milliseconds',
+      'Request duration in milliseconds, from the first request byte to the last response byte',
+      labels,
+      DURATION_BUCKETS_MS,
+    )
+    this.#requestBytes = new HistogramFamily(
+      registry,
+      'istio_request_bytes',
+      'Request body size in bytes',
+      labels,
+      SIZE_BUCKETS_BYTES,
+    )
+    this.#responseBytes = new HistogramFamily(
+      registry,
+      'istio_response_bytes',
+      'Response body size in bytes',
+      labels,
+      SIZE_BUCKETS_BYTES,
+    )
   }
 
   /** Telemetry resources changed: the cached series were bound under the old overrides. */
@@ -83,12 +84,12 @@ export class IstioMetrics {
     for (const reporter of ['source', 'destination'] as const) {
       for (const [name, metric] of this.#byName()) {
         const now = policy[reporter].metrics[name].disabled
-        if (now && !previous?.[reporter].metrics[name].disabled) void removeSeries(metric, reporter)
+        if (now && !previous?.[reporter].metrics[name].disabled) metric.remove((l) => l.reporter === reporter)
       }
     }
   }
 
-  #byName(): [StandardMetric, Counter<string> | Histogram<string>][] {
+  #byName(): [StandardMetric, CounterFamily | HistogramFamily][] {
     return [
       ['REQUEST_COUNT', this.#requests],
       ['REQUEST_DURATION', this.#duration],
@@ -142,30 +143,16 @@ export class IstioMetrics {
       return out
     }
     return {
-      count: m.REQUEST_COUNT.disabled ? undefined : this.#requests.labels(...values(m.REQUEST_COUNT.tags)),
+      count: m.REQUEST_COUNT.disabled ? undefined : this.#requests.labels(values(m.REQUEST_COUNT.tags)),
       duration: m.REQUEST_DURATION.disabled
         ? undefined
-        : this.#duration.labels(...values(m.REQUEST_DURATION.tags)),
+        : this.#duration.labels(values(m.REQUEST_DURATION.tags)),
       requestBytes: m.REQUEST_SIZE.disabled
         ? undefined
-        : this.#requestBytes.labels(...values(m.REQUEST_SIZE.tags)),
+        : this.#requestBytes.labels(values(m.REQUEST_SIZE.tags)),
       responseBytes: m.RESPONSE_SIZE.disabled
         ? undefined
-        : this.#responseBytes.labels(...values(m.RESPONSE_SIZE.tags)),
+        : this.#responseBytes.labels(values(m.RESPONSE_SIZE.tags)),
     }
-  }
-}
-
-/** Removes every series of one reporter from a metric. */
-async function removeSeries(metric: Counter<string> | Histogram<string>, reporter: Reporter): Promise<void> {
-  const { values } = await metric.get()
-  const seen = new Set<string>()
-  for (const { labels } of values) {
-    if (labels.reporter !== reporter) continue
-    const { le: _bucket, ...series } = labels as Record<string, string | number>
-    const key = JSON.stringify(series)
-    if (seen.has(key)) continue
-    seen.add(key)
-    metric.remove(series)
   }
 }
