@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { RegistryEndpoint, Resource } from '@weft/config'
 import { Agent, request } from 'undici'
@@ -39,15 +39,19 @@ function backoffMs(failures: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** failures)
 }
 
-async function writeDurably(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
+/**
+ * Replaces the cache file atomically (a temporary file renamed over it), without fsync: it is a
+ * cache — the control plane holds the truth — so a crash may cost the newest version, never a
+ * torn file; and an fsync per instance per change would slow every change down.
+ */
+async function writeCache(path: string, text: string): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`
-  const file = await open(temp, 'w', 0o600)
   try {
-    await file.writeFile(text)
-    await file.sync()
-  } finally {
-    await file.close()
+    await writeFile(temp, text, { mode: 0o600 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(temp, text, { mode: 0o600 })
   }
   await rename(temp, path)
 }
@@ -68,6 +72,8 @@ export class ControlPlaneClient {
   #abort: AbortController | undefined
   #first: { resolve: (ok: boolean) => void } | undefined
   readonly #registrations = new Set<Registration>()
+  #pendingCache: string | undefined
+  #caching = false
 
   constructor(options: ControlPlaneClientOptions) {
     if (options.urls.length === 0) throw new Error('no control-plane URL')
@@ -204,6 +210,24 @@ export class ControlPlaneClient {
     }
   }
 
+  /** Writes the newest snapshot to the cache, one write at a time; versions that arrive meanwhile coalesce. */
+  #cache(data: string): void {
+    const file = this.#options.cacheFile as string
+    this.#pendingCache = data
+    if (this.#caching) return
+    this.#caching = true
+    void (async () => {
+      while (this.#pendingCache !== undefined) {
+        const next = this.#pendingCache
+        this.#pendingCache = undefined
+        await writeCache(file, next).catch(() => {
+          // A cache that cannot be written costs only a start without the control plane.
+        })
+      }
+      this.#caching = false
+    })()
+  }
+
   /** One server-sent event: `event:` and `data:` lines; comments (keepalives) ignored. */
   #event(block: string): void {
     let type = 'message'
@@ -222,7 +246,7 @@ export class ControlPlaneClient {
     if (refused === undefined) {
       this.#version = payload.version
       this.#first?.resolve(true)
-      if (this.#options.cacheFile) void writeDurably(this.#options.cacheFile, data).catch(() => {})
+      if (this.#options.cacheFile) this.#cache(data)
     }
     void this.call('POST', '/api/v1/ack', {
       instance: this.#options.instance,

@@ -74,6 +74,8 @@ export class WorkloadIdentity extends EventEmitter<WorkloadIdentityEvents> {
   #context: SecureContext
   #timer: NodeJS.Timeout | undefined
   #failures = 0
+  /** The last PEM `setTrustBundle` was given, as given. */
+  #trustBundleInput: string | undefined
   #closed = false
 
   constructor(
@@ -122,6 +124,9 @@ export class WorkloadIdentity extends EventEmitter<WorkloadIdentityEvents> {
    * and keeps the old one if the new one holds no CA certificate.
    */
   setTrustBundle(pem: string): void {
+    // Every snapshot carries the bundle; parsing it again when it has not changed is waste.
+    if (pem === this.#trustBundleInput) return
+    this.#trustBundleInput = pem
     const bundle = trustBundleOf(pem, 'setTrustBundle')
     if (bundle === this.#trustBundlePem) return
     this.#install(this.#svid, bundle, this.#contextFor(this.#svid, bundle), 'trust-bundle')
