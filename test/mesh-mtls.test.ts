@@ -114,11 +114,21 @@ describe('mutual TLS with certificates from the control plane’s CA, STRICT, an
     ).rejects.toThrow()
   })
 
-  it('both sides report the call in Istio’s metrics, with the mutual TLS policy', async () => {
+  it('both sides report the calls in Istio’s metrics: the caller as source, ratings (scraped over the mesh) as destination', async () => {
     const productpage = meshes[0] as Mesh
-    const text = await productpage.metrics.metrics()
-    expect(text).toMatch(
+    const source = await productpage.metrics.metrics()
+    expect(source).toMatch(
       /istio_requests_total\{[^}]*reporter="source"[^}]*destination_service="ratings\.default\.svc\.cluster\.local"[^}]*response_code="200"[^}]*\} 1/,
     )
+    // ratings' /metrics is behind STRICT mTLS and its policy too: productpage may read it.
+    const scraped = await productpage.fetch('http://ratings:9080/metrics')
+    expect(scraped.status).toBe(200)
+    const destination = await scraped.text()
+    const series = (code: string, principal: string) =>
+      new RegExp(
+        `istio_requests_total\\{[^}]*reporter="destination"[^}]*source_principal="spiffe://cluster\\.local/ns/default/sa/${principal}"[^}]*destination_workload="ratings-v1"[^}]*response_code="${code}"[^}]*connection_security_policy="mutual_tls"[^}]*\\} 1`,
+      )
+    expect(destination).toMatch(series('200', 'productpage'))
+    expect(destination).toMatch(series('403', 'reviews'))
   })
 })
