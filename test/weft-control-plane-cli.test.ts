@@ -101,11 +101,46 @@ describe('weft apply / get / delete / status / token against `weft control-plane
     expect(denied.stderr).toContain('WEFT_CP_FORBIDDEN')
   })
 
+  it('describe service: routes in order, subsets with the endpoints they select, policies; dump: one workload’s view', async () => {
+    const token = (
+      await weft(['token', 'create', '--namespace', 'default', '--service-account', 'reviews'])
+    ).stdout.trim()
+    const res = await fetch(`${url}/api/v1/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        service: 'reviews',
+        namespace: 'default',
+        address: '127.0.0.1',
+        port: 9080,
+        labels: { app: 'reviews', version: 'v1' },
+      }),
+    })
+    expect(res.status).toBe(201)
+    const described = await weft(['describe', 'service', 'reviews'])
+    expect(described.code).toBe(0)
+    expect(described.stdout).toContain('Service:   reviews.default.svc.cluster.local')
+    expect(described.stdout).toMatch(
+      /VirtualService\/default\/reviews\n\s+http\[0\] every request → reviews\/v1/,
+    )
+    expect(described.stdout).toMatch(/v1\s+\{version=v1\}\s+1 endpoint\(s\)/)
+    expect(described.stdout).toMatch(/v2\s+\{version=v2\}\s+0 endpoint\(s\)/)
+    expect(described.stdout).toMatch(/127\.0\.0\.1:9080\s+app=reviews,version=v1\s+reviews\s+no/)
+    const dumped = JSON.parse((await weft(['dump', 'productpage', '-o', 'json'])).stdout)
+    expect(dumped.workload).toMatchObject({ namespace: 'default', service: 'productpage' })
+    expect(dumped.routes).toContainEqual({
+      host: 'reviews.default.svc.cluster.local',
+      virtualService: 'VirtualService/default/reviews',
+      rules: ['VirtualService/default/reviews#http[0]'],
+    })
+    expect((await weft(['describe', 'service', 'nothing'])).code).toBe(1)
+  })
+
   it('delete, status, and an unreachable control plane (exit 3)', async () => {
     expect((await weft(['delete', 'vs', 'reviews'])).code).toBe(0)
     const status = await weft(['status', '-o', 'json'])
     expect(status.code).toBe(0)
-    expect(JSON.parse(status.stdout)).toMatchObject({ workloads: [], endpoints: [] })
+    expect(JSON.parse(status.stdout)).toMatchObject({ workloads: [] })
     const away = await weft(['status'], { WEFT_SERVER: 'http://127.0.0.1:1' })
     expect(away.code).toBe(3)
     expect(away.stderr).toContain('cannot reach the control plane')

@@ -4,6 +4,8 @@ import { controlPlaneCommand } from './commands/control-plane.js'
 import {
   applyCommand,
   deleteCommand,
+  describeServiceCommand,
+  dumpCommand,
   getCommand,
   statusCommand,
   tokenCreateCommand,
@@ -113,6 +115,26 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       .description('every workload watching: the config version it applied, ACK or NACK and why')
       .addOption(output())
       .action(async (options) => done(await statusCommand(options, io))),
+  )
+  program.addCommand(
+    new Command('describe').description('what governs a service').addCommand(
+      remote(new Command('service'))
+        .description('routes, subsets with their endpoints, policies in force, instances watching')
+        .argument('<name>')
+        .option('-n, --namespace <ns>', 'namespace', 'default')
+        .addOption(output())
+        .action(async (name, options) => done(await describeServiceCommand(name, options, io))),
+    ),
+  )
+  program.addCommand(
+    remote(new Command('dump'))
+      .description("one workload's view of the config: the hosts it routes and the policies on it")
+      .argument('<service>')
+      .option('-n, --namespace <ns>', 'namespace', 'default')
+      .addOption(
+        new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'),
+      )
+      .action(async (service, options) => done(await dumpCommand(service, options, io))),
   )
   program.addCommand(
     new Command('token').description('workload credentials').addCommand(

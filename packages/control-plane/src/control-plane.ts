@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { CertificateAuthority, FileCaStore } from '@weft/identity'
+import { StateSnapshot } from './config-views.js'
 import { Credentials } from './credentials.js'
 import { createApiHandler } from './http-api.js'
 import { readOrCreateSecret } from './secret-file.js'
@@ -86,6 +87,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       statuses,
       hub,
       ca,
+      views: new StateSnapshot(),
       leaseTtlMs: options.leaseTtlMs ?? 10_000,
       log,
       ready: () => ready,

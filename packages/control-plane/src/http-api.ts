@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RegistryEndpoint, SourceText } from '@weft/config'
 import type { CertificateAuthority } from '@weft/identity'
 import { planApply } from './apply-resources.js'
+import { describeService, dumpWorkload, type StateSnapshot } from './config-views.js'
 import { type Credentials, type Principal, requireAdmin, requireNamespace } from './credentials.js'
 import { BadRequestError, ConfigRefusedError, ControlPlaneError, NotFoundError } from './errors.js'
 import type { ConfigStore, StoredResource } from './store/config-store.js'
@@ -13,6 +14,7 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 
 export interface ApiContext {
   readonly store: ConfigStore
+  readonly views: StateSnapshot
   readonly ca: CertificateAuthority
   readonly credentials: Credentials
   readonly statuses: WorkloadStatuses
@@ -294,6 +296,27 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         }
         ctx.log(`certificate issued for ${who.namespace}/${who.serviceAccount}`)
         send(res, 201, { certificateChain: chain, trustBundle: ctx.ca.trustBundlePem })
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/services\/([^/]+)\/([^/]+)$/,
+      async (_req, res, who, m) => {
+        const [, namespace, name] = m as unknown as [string, string, string]
+        requireNamespace(who, namespace)
+        const state = ctx.store.state()
+        send(res, 200, describeService(ctx.views.of(state), state, ctx.statuses.list(), namespace, name))
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/dump$/,
+      async (_req, res, who, _m, url) => {
+        const namespace = str(url.searchParams.get('namespace'), 'namespace')
+        const service = str(url.searchParams.get('service'), 'service')
+        requireNamespace(who, namespace)
+        const state = ctx.store.state()
+        send(res, 200, dumpWorkload(ctx.views.of(state), state, ctx.statuses.list(), namespace, service))
       },
     ],
     [

@@ -1,6 +1,5 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { EtcdStore, startControlPlane } from '@weft/control-plane'
 import { ExitCode, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
 
@@ -25,6 +24,8 @@ export async function controlPlaneCommand(options: ControlPlaneCommandOptions, i
     throw new UsageError('--store etcd needs --etcd-endpoints http://host:2379[,…] (WEFT_ETCD_ENDPOINTS)')
   }
   const dataDir = options.dataDir ?? process.env.WEFT_DATA_DIR ?? join(homedir(), '.weft', 'control-plane')
+  // Loaded here, not at the top: the other commands need none of its weight (CA, etcd client).
+  const { EtcdStore, startControlPlane } = await import('@weft/control-plane')
   const cp = await startControlPlane({
     port,
     host: options.host,

@@ -191,3 +191,130 @@ export async function tokenCreateCommand(
   io.out(`${answer.token}\n`)
   return ExitCode.ok
 }
+
+interface ServiceDescription {
+  version: number
+  host: string
+  namespace: string
+  ports: { number: number; name?: string; protocol?: string }[]
+  endpoints: {
+    address: string
+    port: number
+    labels: Record<string, string>
+    serviceAccount?: string
+    mtls: boolean
+    locality?: string
+  }[]
+  virtualServices: Resource[]
+  destinationRule?: Resource
+  subsets: { name: string; labels: Record<string, string>; endpoints: number }[]
+  policies: { key: string; kind: string; summary: string }[]
+  workloads: StatusAnswer['workloads']
+}
+
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
+}
+
+/** One VirtualService rule as a line: its matches and where it sends traffic. */
+function ruleText(rule: {
+  match?: unknown[]
+  route?: { destination?: { host?: string; subset?: string; port?: { number?: number } }; weight?: number }[]
+  redirect?: unknown
+  directResponse?: { status?: number }
+  fault?: unknown
+  timeout?: string
+}): string {
+  const match = rule.match?.length ? `match ${JSON.stringify(rule.match)}` : 'every request'
+  const to = rule.route
+    ? rule.route
+        .map((r) => {
+          const d = r.destination ?? {}
+          return `${d.host ?? '?'}${d.subset ? `/${d.subset}` : ''}${r.weight !== undefined ? ` ${r.weight}%` : ''}`
+        })
+        .join(', ')
+    : rule.redirect
+      ? 'redirect'
+      : rule.directResponse
+        ? `direct response ${rule.directResponse.status ?? ''}`
+        : '?'
+  const extras = [rule.fault ? 'fault' : '', rule.timeout ? `timeout ${rule.timeout}` : ''].filter(Boolean)
+  return `${match} → ${to}${extras.length ? ` (${extras.join(', ')})` : ''}`
+}
+
+/** `weft describe service NAME`: routes, subsets with their endpoints, policies, workloads. */
+export async function describeServiceCommand(
+  name: string,
+  options: RemoteOptions & { namespace?: string; output?: OutputFormat },
+  io: Io,
+): Promise<number> {
+  const namespace = options.namespace ?? 'default'
+  const d = await callApi<ServiceDescription>(
+    options,
+    'GET',
+    `/api/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`,
+  )
+  if (options.output === 'json' || options.output === 'yaml') {
+    io.out(formatData(d, options.output))
+    return ExitCode.ok
+  }
+  const out: string[] = [`Service:   ${d.host}  (config version ${d.version})`]
+  out.push(`Ports:     ${d.ports.map((p) => `${p.number}${p.name ? `/${p.name}` : ''}`).join(', ') || '-'}`)
+  out.push('', 'Routes:')
+  if (d.virtualServices.length === 0)
+    out.push('  no VirtualService: every request to the service, any endpoint')
+  d.virtualServices.forEach((vs, i) => {
+    const inForce = i === 0 ? '' : '  (not in force: another VirtualService for this host comes first)'
+    out.push(`  ${vs.kind}/${vs.metadata.namespace}/${vs.metadata.name}${inForce}`)
+    const http = (vs.spec as { http?: Parameters<typeof ruleText>[0][] }).http ?? []
+    http.forEach((rule, n) => out.push(`    http[${n}] ${ruleText(rule)}`))
+  })
+  out.push('', 'Subsets:')
+  if (!d.destinationRule) out.push('  no DestinationRule')
+  else {
+    out.push(
+      `  ${d.destinationRule.kind}/${d.destinationRule.metadata.namespace}/${d.destinationRule.metadata.name}`,
+    )
+    for (const s of d.subsets) out.push(`    ${s.name}  {${labelText(s.labels)}}  ${s.endpoints} endpoint(s)`)
+  }
+  out.push('', 'Endpoints:')
+  out.push(
+    d.endpoints.length === 0
+      ? '  none'
+      : formatTable(
+          ['address', 'labels', 'service account', 'mtls'],
+          d.endpoints.map((e) => [
+            `${e.address}:${e.port}`,
+            labelText(e.labels),
+            e.serviceAccount ?? '-',
+            e.mtls ? 'yes' : 'no',
+          ]),
+        )
+          .trimEnd()
+          .replace(/^/gm, '  '),
+  )
+  out.push('', 'Policies on its workloads:')
+  if (d.policies.length === 0) out.push('  none')
+  for (const p of d.policies) out.push(`  ${p.key}  ${p.summary}`)
+  out.push('', 'Instances watching:')
+  if (d.workloads.length === 0) out.push('  none')
+  for (const w of d.workloads) {
+    out.push(`  ${w.instance}  applied ${w.applied ?? '-'}  ${w.state}${w.reason ? ` (${w.reason})` : ''}`)
+  }
+  io.out(`${out.join('\n')}\n`)
+  return ExitCode.ok
+}
+
+/** `weft dump`: one workload's view of the config, for people (YAML) or scripts (`-o json`). */
+export async function dumpCommand(
+  service: string,
+  options: RemoteOptions & { namespace?: string; output?: OutputFormat },
+  io: Io,
+): Promise<number> {
+  const query = new URLSearchParams({ namespace: options.namespace ?? 'default', service })
+  const answer = await callApi<object>(options, 'GET', `/api/v1/dump?${query}`)
+  io.out(formatData(answer, options.output === 'json' ? 'json' : 'yaml'))
+  return ExitCode.ok
+}
