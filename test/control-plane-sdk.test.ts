@@ -160,6 +160,53 @@ describe('SDK ↔ control plane (in-process control plane)', () => {
   })
 })
 
+describe('first snapshots and caches', () => {
+  it('a control plane with nothing applied yet still gives a starting instance its (empty) first snapshot', async () => {
+    const fresh = await startControlPlane({ port: 0, dataDir: await tempDir('weft-cp-empty-') })
+    try {
+      const mesh = await createMesh({
+        service: 'productpage',
+        controlPlane: fresh.url,
+        token: fresh.credentials.issue('default', 'productpage'),
+        cacheDir: await tempDir('weft-cache-empty-'),
+        startTimeoutMs: 3000,
+      })
+      expect(mesh.snapshot.resources).toEqual([])
+      await mesh.close()
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('a cache from another control plane at the same version is replaced, not resumed', async () => {
+    const cacheDir = await tempDir('weft-cache-other-')
+    const vs = (host: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ${host}, namespace: default}\nspec:\n  hosts: [${host}]\n  http:\n  - route:\n    - destination: {host: ${host}}\n`
+    const hosts: string[][] = []
+    for (const host of ['first', 'second']) {
+      const cp = await startControlPlane({ port: 0, dataDir: await tempDir('weft-cp-other-') })
+      try {
+        const admin = (await readFile(cp.adminTokenFile as string, 'utf8')).trim()
+        const applied = await api(cp.url, admin, 'POST', '/api/v1/apply', vs(host))
+        // Both control planes are at version 1: only the store's identity tells them apart.
+        expect(applied.body.version).toBe(1)
+        const mesh = await createMesh({
+          service: 'productpage',
+          controlPlane: cp.url,
+          token: cp.credentials.issue('default', 'productpage'),
+          cacheDir,
+        })
+        await until(() => mesh.snapshot.resources.some((r) => r.metadata.name === host))
+        hosts.push(mesh.snapshot.resources.map((r) => r.metadata.name))
+        await mesh.close()
+      } finally {
+        await cp.close()
+      }
+    }
+    expect(hosts).toEqual([['first'], ['second']])
+  })
+})
+
 describe('the control plane killed with SIGKILL (separate process)', () => {
   it('instances serve every call meanwhile, and one restarted while it is down starts from its disk cache', async () => {
     const dataDir = await tempDir('weft-cp-kill-')

@@ -455,4 +455,13 @@ describe('client spans', () => {
     )
     expect(seen?.headers['x-weft-peer']).toBe('productpage-v1;default;productpage;v1')
   })
+
+  it('a host outside the mesh gets the trace context but not the peer header', async () => {
+    const upstream = upstreams[0] as Upstream
+    await call(`http://127.0.0.1:${upstream.port}/outside`)
+    const seen = await upstream.last()
+    expect(seen?.url).toBe('/outside')
+    expect(seen?.headers.traceparent).toBeDefined()
+    expect(seen?.headers['x-weft-peer']).toBeUndefined()
+  })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -77,7 +78,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...(options.certificateTtlMs ? { defaultTtlMs: options.certificateTtlMs } : {}),
   })
   const statuses = new WorkloadStatuses()
-  const hub = new WatchHub(store.state(), statuses, () => ca.trustBundlePem)
+  // Names this store's history, so that versions from another store are never taken for its own.
+  const storeId = await store.secret('store-id', () => randomUUID())
+  const hub = new WatchHub(store.state(), statuses, () => ca.trustBundlePem, storeId)
   const unsubscribe = store.subscribe((state) => hub.update(state))
   let ready = true
   const server: Server = createServer(

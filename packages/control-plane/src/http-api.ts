@@ -180,7 +180,7 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         }
         const last = req.headers['last-event-id']
         ctx.statuses.connected(instance, service, namespace, labels)
-        ctx.hub.add(instance, res, typeof last === 'string' && last !== '' ? Number(last) : undefined)
+        ctx.hub.add(instance, res, typeof last === 'string' && last !== '' ? last : undefined)
       },
     ],
     [

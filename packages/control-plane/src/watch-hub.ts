@@ -5,6 +5,11 @@ import type { WorkloadStatuses } from './workload-status.js'
 
 /** What a watching SDK receives: the whole config and every registered endpoint, at one version. */
 export interface SnapshotPayload {
+  /**
+   * Which store's history `version` counts in: a watcher resuming from a version of another
+   * store (a control plane started afresh) must get the whole config, not `current`.
+   */
+  readonly store: string
   readonly version: number
   readonly resources: readonly Resource[]
   readonly endpoints: readonly RegistryEndpoint[]
@@ -34,8 +39,10 @@ export class WatchHub {
   readonly #keepalive: NodeJS.Timeout
 
   readonly #trustBundle: () => string
+  readonly #store: string
 
-  constructor(state: StoreState, statuses: WorkloadStatuses, trustBundle: () => string) {
+  constructor(state: StoreState, statuses: WorkloadStatuses, trustBundle: () => string, store: string) {
+    this.#store = store
     this.#state = state
     this.#statuses = statuses
     this.#trustBundle = trustBundle
@@ -55,22 +62,25 @@ export class WatchHub {
     for (const w of this.#watchers) this.#send(w)
   }
 
-  add(instance: string, res: ServerResponse, haveVersion: number | undefined): void {
+  /** `have` is the `Last-Event-ID` the watcher sent: `STORE.VERSION` of the snapshot it holds. */
+  add(instance: string, res: ServerResponse, have: string | undefined): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     })
-    const watcher: Watcher = { instance, res, lastSent: 0 }
+    // -1: even an empty store's first state (version 0) is sent.
+    const watcher: Watcher = { instance, res, lastSent: -1 }
     this.#watchers.add(watcher)
     res.on('close', () => {
       this.#watchers.delete(watcher)
       this.#statuses.disconnected(instance)
     })
-    if (haveVersion !== undefined && haveVersion === this.#state.revision) {
-      watcher.lastSent = haveVersion
-      this.#statuses.sent(instance, haveVersion)
-      res.write(`id: ${haveVersion}\nevent: current\ndata: {"version":${haveVersion}}\n\n`)
+    const revision = this.#state.revision
+    if (have === `${this.#store}.${revision}`) {
+      watcher.lastSent = revision
+      this.#statuses.sent(instance, revision)
+      res.write(`id: ${have}\nevent: current\ndata: {"version":${revision}}\n\n`)
       return
     }
     this.#send(watcher)
@@ -93,6 +103,7 @@ export class WatchHub {
   #text(state: StoreState): string {
     if (this.#event?.revision !== state.revision) {
       const payload: SnapshotPayload = {
+        store: this.#store,
         version: state.revision,
         resources: [...state.resources.values()].map((r) => r.resource),
         endpoints: distinct([...state.endpoints.values()].map((e) => e.endpoint)),
@@ -100,7 +111,7 @@ export class WatchHub {
       }
       this.#event = {
         revision: state.revision,
-        text: `id: ${state.revision}\nevent: snapshot\ndata: ${JSON.stringify(payload)}\n\n`,
+        text: `id: ${this.#store}.${state.revision}\nevent: snapshot\ndata: ${JSON.stringify(payload)}\n\n`,
       }
     }
     return this.#event.text

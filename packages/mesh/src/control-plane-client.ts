@@ -5,6 +5,8 @@ import { Agent, request } from 'undici'
 
 /** What the control plane's watch stream delivers (docs/api.md). */
 export interface SnapshotPayload {
+  /** The control plane store whose history `version` counts in. */
+  readonly store?: string
   readonly version: number
   readonly resources: readonly Resource[]
   readonly endpoints: readonly RegistryEndpoint[]
@@ -67,6 +69,7 @@ export class ControlPlaneClient {
   readonly #options: ControlPlaneClientOptions
   readonly #agent = new Agent({ bodyTimeout: READ_TIMEOUT_MS, headersTimeout: 10_000 })
   #version: number | undefined
+  #store: string | undefined
   #urlIndex = 0
   #closed = false
   #abort: AbortController | undefined
@@ -113,8 +116,9 @@ export class ControlPlaneClient {
   }
 
   /** Marks a cached snapshot as the one in force, so the watch resumes from its version. */
-  adopt(version: number): void {
-    this.#version = version
+  adopt(payload: SnapshotPayload): void {
+    this.#version = payload.version
+    this.#store = payload.store
   }
 
   /** Registers an endpoint and keeps its lease alive until `close()`. */
@@ -189,7 +193,9 @@ export class ControlPlaneClient {
       headers: {
         accept: 'text/event-stream',
         authorization: `Bearer ${o.token}`,
-        ...(this.#version !== undefined ? { 'last-event-id': String(this.#version) } : {}),
+        ...(this.#version !== undefined && this.#store !== undefined
+          ? { 'last-event-id': `${this.#store}.${this.#version}` }
+          : {}),
       },
     })
     if (res.statusCode !== 200) {
@@ -245,6 +251,7 @@ export class ControlPlaneClient {
     const refused = this.#options.apply(payload)
     if (refused === undefined) {
       this.#version = payload.version
+      this.#store = payload.store
       this.#first?.resolve(true)
       if (this.#options.cacheFile) this.#cache(data)
     }

@@ -386,7 +386,7 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
   const cached = await client.cached()
   const fromCache = cached !== undefined && mesh.applyPayload(cached) === undefined
   if (fromCache) {
-    client.adopt((cached as SnapshotPayload).version)
+    client.adopt(cached as SnapshotPayload)
     lastBundle = cached?.trustBundle
   }
   const connected = await client.start(options.startTimeoutMs ?? 5000)

@@ -122,7 +122,8 @@ export class OutboundCall {
     headers: Record<string, string | string[]>,
   ): OutboundAttemptTelemetry {
     headers[REQUEST_ID_HEADER] ??= this.#requestId
-    headers[PEER_HEADER] = this.#core.selfHeader
+    // Who is calling is for the mesh's own endpoints; a host outside the mesh is not told.
+    if (endpoint) headers[PEER_HEADER] = this.#core.selfHeader
     const span = this.#span
     if (!span) {
       injectContext(this.#parent, headers)

@@ -269,7 +269,7 @@ export async function describeServiceCommand(
     const inForce = i === 0 ? '' : '  (not in force: another VirtualService for this host comes first)'
     out.push(`  ${vs.kind}/${vs.metadata.namespace}/${vs.metadata.name}${inForce}`)
     const http = (vs.spec as { http?: Parameters<typeof ruleText>[0][] }).http ?? []
-    http.forEach((rule, n) => out.push(`    http[${n}] ${ruleText(rule)}`))
+    for (const [n, rule] of http.entries()) out.push(`    http[${n}] ${ruleText(rule)}`)
   })
   out.push('', 'Subsets:')
   if (!d.destinationRule) out.push('  no DestinationRule')
