@@ -22,10 +22,10 @@ import {
 import type { AccessLogEntry } from './access-log-entry.js'
 import {
   decodePeer,
-  LABEL_INDEX,
   NO_FLAGS,
   PEER_HEADER,
   type PeerLabels,
+  requestLabels,
   UNKNOWN,
   UNKNOWN_PEER,
 } from './istio-labels.js'
@@ -270,29 +270,17 @@ function destinationLabels(
   flags: string,
   security: string,
 ): string[] {
-  const self = core.self
-  const service = core.selfService
-  const labels: string[] = []
-  labels[LABEL_INDEX.reporter] = 'destination'
-  labels[LABEL_INDEX.source_workload] = source.workload
-  labels[LABEL_INDEX.source_workload_namespace] = source.namespace
-  labels[LABEL_INDEX.source_principal] = source.principal
-  labels[LABEL_INDEX.source_app] = source.app
-  labels[LABEL_INDEX.source_version] = source.version
-  labels[LABEL_INDEX.destination_workload] = self.workload
-  labels[LABEL_INDEX.destination_workload_namespace] = self.namespace
-  labels[LABEL_INDEX.destination_principal] = self.principal
-  labels[LABEL_INDEX.destination_app] = self.app
-  labels[LABEL_INDEX.destination_version] = self.version
-  labels[LABEL_INDEX.destination_service] = service.service
-  labels[LABEL_INDEX.destination_service_name] = service.name
-  labels[LABEL_INDEX.destination_service_namespace] = service.namespace
-  labels[LABEL_INDEX.request_protocol] = grpc ? 'grpc' : 'http'
-  labels[LABEL_INDEX.response_code] = String(code)
-  labels[LABEL_INDEX.grpc_response_status] = grpcStatus
-  labels[LABEL_INDEX.response_flags] = flags
-  labels[LABEL_INDEX.connection_security_policy] = security
-  return labels
+  return requestLabels({
+    reporter: 'destination',
+    source,
+    destination: core.self,
+    service: core.selfService,
+    grpc,
+    code,
+    grpcStatus,
+    flags,
+    security,
+  })
 }
 
 /** The inbound side, for the Express, Fastify and gRPC adapters. */

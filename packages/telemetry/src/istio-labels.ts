@@ -121,3 +121,41 @@ export function decodePeer(value: string | undefined, principal: string): PeerLa
     return undefined
   }
 }
+
+/** What one request's Istio labels are made of, whichever side reports it. */
+export interface RequestLabels {
+  readonly reporter: 'source' | 'destination'
+  readonly source: PeerLabels
+  readonly destination: PeerLabels
+  readonly service: { readonly service: string; readonly name: string; readonly namespace: string }
+  readonly grpc: boolean
+  readonly code: number
+  readonly grpcStatus: string
+  readonly flags: string
+  readonly security: string
+}
+
+/** Istio's standard labels of one request, in `ISTIO_LABELS` order. */
+export function requestLabels(r: RequestLabels): string[] {
+  const labels: string[] = []
+  labels[LABEL_INDEX.reporter] = r.reporter
+  labels[LABEL_INDEX.source_workload] = r.source.workload
+  labels[LABEL_INDEX.source_workload_namespace] = r.source.namespace
+  labels[LABEL_INDEX.source_principal] = r.source.principal
+  labels[LABEL_INDEX.source_app] = r.source.app
+  labels[LABEL_INDEX.source_version] = r.source.version
+  labels[LABEL_INDEX.destination_workload] = r.destination.workload
+  labels[LABEL_INDEX.destination_workload_namespace] = r.destination.namespace
+  labels[LABEL_INDEX.destination_principal] = r.destination.principal
+  labels[LABEL_INDEX.destination_app] = r.destination.app
+  labels[LABEL_INDEX.destination_version] = r.destination.version
+  labels[LABEL_INDEX.destination_service] = r.service.service
+  labels[LABEL_INDEX.destination_service_name] = r.service.name
+  labels[LABEL_INDEX.destination_service_namespace] = r.service.namespace
+  labels[LABEL_INDEX.request_protocol] = r.grpc ? 'grpc' : 'http'
+  labels[LABEL_INDEX.response_code] = String(r.code)
+  labels[LABEL_INDEX.grpc_response_status] = r.grpcStatus
+  labels[LABEL_INDEX.response_flags] = r.flags
+  labels[LABEL_INDEX.connection_security_policy] = r.security
+  return labels
+}

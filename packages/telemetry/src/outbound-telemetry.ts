@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/semantic-conventions'
 import type { Endpoint } from '@weft/config'
 import type { AccessLogEntry } from './access-log-entry.js'
-import { LABEL_INDEX, NO_FLAGS, PEER_HEADER, UNKNOWN, UNKNOWN_PEER } from './istio-labels.js'
+import { NO_FLAGS, PEER_HEADER, requestLabels, UNKNOWN, UNKNOWN_PEER } from './istio-labels.js'
 import { currentScope, isUntraced } from './request-scope.js'
 import {
   REQUEST_ID_HEADER,
@@ -279,30 +279,18 @@ function sourceLabels(
   grpcStatus: string,
   flags: string,
 ): string[] {
-  const self = core.self
-  const peer = destination ?? UNKNOWN_PEER
-  const labels: string[] = []
-  labels[LABEL_INDEX.reporter] = 'source'
-  labels[LABEL_INDEX.source_workload] = self.workload
-  labels[LABEL_INDEX.source_workload_namespace] = self.namespace
-  labels[LABEL_INDEX.source_principal] = self.principal
-  labels[LABEL_INDEX.source_app] = self.app
-  labels[LABEL_INDEX.source_version] = self.version
-  labels[LABEL_INDEX.destination_workload] = peer.workload
-  labels[LABEL_INDEX.destination_workload_namespace] = peer.namespace
-  labels[LABEL_INDEX.destination_principal] = peer.principal
-  labels[LABEL_INDEX.destination_app] = peer.app
-  labels[LABEL_INDEX.destination_version] = peer.version
-  labels[LABEL_INDEX.destination_service] = service.service
-  labels[LABEL_INDEX.destination_service_name] = service.name
-  labels[LABEL_INDEX.destination_service_namespace] = service.namespace
-  labels[LABEL_INDEX.request_protocol] = grpc ? 'grpc' : 'http'
-  labels[LABEL_INDEX.response_code] = String(code)
-  labels[LABEL_INDEX.grpc_response_status] = grpcStatus
-  labels[LABEL_INDEX.response_flags] = flags
-  // The client cannot know how the server saw the connection: Istio's source reporter says `unknown`.
-  labels[LABEL_INDEX.connection_security_policy] = UNKNOWN
-  return labels
+  return requestLabels({
+    reporter: 'source',
+    source: core.self,
+    destination: destination ?? UNKNOWN_PEER,
+    service,
+    grpc,
+    code,
+    grpcStatus,
+    flags,
+    // The client cannot know how the server saw the connection: Istio's source reporter says `unknown`.
+    security: UNKNOWN,
+  })
 }
 
 /**
