@@ -1,49 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { createMesh, type Mesh } from '@weft/mesh'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
 import { type EtcdCluster, startEtcdCluster } from './support/etcd-cluster.js'
-
-const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
 
 let cluster: EtcdCluster
 let dataDir: string
-const replicas: { child: ChildProcess; url: string }[] = []
+const replicas: ControlPlaneProcess[] = []
 
-async function startReplica(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      'control-plane',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--store',
-      'etcd',
-      '--etcd-endpoints',
-      cluster.clientUrls.join(','),
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-  const url = await new Promise<string>((done, fail) => {
-    let out = ''
-    const timer = setTimeout(() => fail(new Error(`replica did not start: ${out}`)), 20_000)
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        done(m[1] as string)
-      }
-    })
-  })
-  return { child, url }
+function startReplica(): Promise<ControlPlaneProcess> {
+  return startControlPlaneProcess([
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--store',
+    'etcd',
+    '--etcd-endpoints',
+    cluster.clientUrls.join(','),
+  ])
 }
 
 async function api(url: string, token: string, method: string, path: string, body?: string | object) {
@@ -86,7 +64,7 @@ afterAll(async () => {
 
 describe('two control-plane replicas over a 3-member etcd cluster', () => {
   it('one etcd member and one replica killed mid-stream: every acknowledged apply survives, every instance converges', async () => {
-    const [a, b] = replicas as [{ child: ChildProcess; url: string }, { child: ChildProcess; url: string }]
+    const [a, b] = replicas as [ControlPlaneProcess, ControlPlaneProcess]
     const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
     // Replicas share the signing key through etcd: a token from one is good at the other.
     const { body } = await api(a.url, admin, 'POST', '/api/v1/tokens', {

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,11 +7,11 @@ import { type ControlPlane, startControlPlane } from '@weft/control-plane'
 import { createMesh, type Mesh } from '@weft/mesh'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
-const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
 
 const upstreams: Upstream[] = []
 const dirs: string[] = []
@@ -211,29 +209,9 @@ describe('the control plane killed with SIGKILL (separate process)', () => {
   it('instances serve every call meanwhile, and one restarted while it is down starts from its disk cache', async () => {
     const dataDir = await tempDir('weft-cp-kill-')
     const cacheDir = await tempDir('weft-cache-kill-')
-    const start = async (port: number) => {
-      const child = spawn(
-        process.execPath,
-        [bin, 'control-plane', '--port', String(port), '--data-dir', dataDir],
-        {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        },
-      )
-      const url = await new Promise<string>((done, fail) => {
-        let out = ''
-        const timer = setTimeout(() => fail(new Error(`no control plane: ${out}`)), 15_000)
-        child.stdout?.on('data', (c: Buffer) => {
-          out += c.toString()
-          const m = /listening on (http:\/\/\S+)/.exec(out)
-          if (m) {
-            clearTimeout(timer)
-            done(m[1] as string)
-          }
-        })
-      })
-      return { child, url }
-    }
-    let cp: { child: ChildProcess; url: string } = await start(0)
+    const start = (port: number) =>
+      startControlPlaneProcess(['--port', String(port), '--data-dir', dataDir], 15_000)
+    let cp: ControlPlaneProcess = await start(0)
     const port = Number(new URL(cp.url).port)
     const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
     const { body } = await api(cp.url, admin, 'POST', '/api/v1/tokens', {

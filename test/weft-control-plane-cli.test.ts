@@ -1,14 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startControlPlaneProcess, weftBin } from './support/control-plane-process.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
-const bin = join(dirname(createRequire(import.meta.url).resolve('@weft/cli/package.json')), 'dist/bin.js')
+const bin = weftBin
 
 let dataDir: string
 let server: ChildProcess
@@ -29,21 +29,9 @@ function weft(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'weft-cli-cp-'))
-  server = spawn(process.execPath, [bin, 'control-plane', '--port', '0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  url = await new Promise<string>((resolveUrl, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`control plane did not start: ${out}`)), 15_000)
-    server.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const found = /listening on (http:\/\/\S+)/.exec(out)
-      if (found) {
-        clearTimeout(timer)
-        resolveUrl(found[1] as string)
-      }
-    })
-  })
+  const started = await startControlPlaneProcess(['--port', '0', '--data-dir', dataDir], 15_000)
+  server = started.child
+  url = started.url
   admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
 }, 30_000)
 
