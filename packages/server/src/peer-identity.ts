@@ -12,8 +12,15 @@ import { principalOf } from '@weft/identity'
 export function peerPrincipal(socket: Socket | undefined): string | undefined {
   const tls = socket as TLSSocket | undefined
   if (tls?.encrypted !== true || tls.authorized !== true) return undefined
-  return principalOf(tls.getPeerCertificate())
+  // A connection's peer certificate does not change, and reading it costs tens of microseconds:
+  // once per connection, not once per request.
+  if (principals.has(tls)) return principals.get(tls)
+  const principal = principalOf(tls.getPeerCertificate())
+  principals.set(tls, principal)
+  return principal
 }
+
+const principals = new WeakMap<TLSSocket, string | undefined>()
 
 /** SNI of a TLS socket, if the client sent one. */
 export function serverName(socket: Socket | undefined): string | undefined {
