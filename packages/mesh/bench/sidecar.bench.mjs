@@ -559,6 +559,7 @@ function chart({ loaded, single }) {
   const xmlText = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    '<title>Requests per second and p99 latency: Weft, raw undici, and an HAProxy pair standing in for sidecars</title>',
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
   ]
   loaded.forEach((r, i) => {
