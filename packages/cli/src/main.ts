@@ -1,5 +1,4 @@
 import { Command, CommanderError, Option } from 'commander'
-import { checkConfig } from './commands/check-config.js'
 import { controlPlaneCommand } from './commands/control-plane.js'
 import {
   applyCommand,
@@ -35,7 +34,11 @@ function configCommand(
     .option('-R, --recursive', 'read folders recursively')
     .option('-n, --namespace <ns>', 'namespace of resources that name none', 'default')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (options) => done(await checkConfig(options, withAnalysis, io)))
+    .action(async (options) => {
+      // Loaded when used: the config stack (schemas, validators) is most of the CLI's start-up.
+      const { checkConfig } = await import('./commands/check-config.js')
+      done(await checkConfig(options, withAnalysis, io))
+    })
 }
 
 /** Runs the `weft` command line and resolves to the process exit status. */

@@ -1,5 +1,4 @@
 import type { Resource } from '@weft/config'
-import { KINDS } from '@weft/config'
 import { ExitCode, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
 import { age, formatData, formatTable, type OutputFormat } from '../output.js'
@@ -38,7 +37,9 @@ export async function applyCommand(options: ApplyOptions, io: Io): Promise<numbe
 }
 
 /** `VirtualService`, `virtualservice`, `virtualservices` and `vs` all name one kind. */
-function kindOf(name: string): string {
+async function kindOf(name: string): Promise<string> {
+  // Loaded when a kind is named: the rest of the config stack is not needed to talk to the API.
+  const { KINDS } = await import('@weft/config')
   const lower = name.toLowerCase()
   const short: Record<string, string> = {
     vs: 'VirtualService',
@@ -68,7 +69,7 @@ export async function getCommand(
   options: GetOptions,
   io: Io,
 ): Promise<number> {
-  const kind = kindOf(kindName)
+  const kind = await kindOf(kindName)
   const namespace = options.namespace ?? 'default'
   let items: Resource[]
   if (name) {
@@ -113,7 +114,7 @@ export async function deleteCommand(
   options: GetOptions,
   io: Io,
 ): Promise<number> {
-  const kind = kindOf(kindName)
+  const kind = await kindOf(kindName)
   const namespace = options.namespace ?? 'default'
   const answer = await callApi<{ version: number }>(
     options,
