@@ -1,29 +1,9 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import { meshGrpc, type OutboundRequestEvent, RESPONSE_FLAGS_HEADER } from '@weft/client'
 import { compileSnapshot, loadConfig, type Snapshot } from '@weft/config'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Reviews, type ReviewsClient } from './support/reviews-client.js'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const definition = protoLoader.loadSync(join(here, 'support/reviews.proto'))
-const { bookinfo } = grpc.loadPackageDefinition(definition) as unknown as {
-  bookinfo: {
-    Reviews: new (
-      target: string,
-      credentials: grpc.ChannelCredentials,
-      options: grpc.ChannelOptions,
-    ) => grpc.Client & {
-      Get(
-        request: object,
-        metadata: grpc.Metadata,
-        callback: (error: grpc.ServiceError | null, reply?: { name: string }) => void,
-      ): grpc.ClientUnaryCall
-    }
-  }
-}
 
 const upstreams: Upstream[] = []
 let current: Snapshot
@@ -71,7 +51,7 @@ function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
-let client: InstanceType<typeof bookinfo.Reviews>
+let client: ReviewsClient
 
 interface Reply {
   name?: string
@@ -117,11 +97,7 @@ beforeAll(async () => {
     random: seeded(42),
     onRequestEnd: (event) => events.push(event),
   })
-  client = new bookinfo.Reviews(
-    mesh.target('reviews', 9080),
-    grpc.credentials.createInsecure(),
-    mesh.channelOptions,
-  )
+  client = new Reviews(mesh.target('reviews', 9080), grpc.credentials.createInsecure(), mesh.channelOptions)
 }, 30_000)
 
 afterAll(async () => {

@@ -1,35 +1,14 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
 import { createMeshDispatcher, meshGrpc } from '@weft/client'
 import { compileSnapshot, loadConfig, type RegistryEndpoint, type Snapshot } from '@weft/config'
 import { createTelemetry, type Telemetry } from '@weft/telemetry'
 import type { Dispatcher } from 'undici'
 import { request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Reviews } from './support/reviews-client.js'
 import { inMemoryTracing, SPAN_KIND } from './support/telemetry-otel.js'
 import { metricsEndpoint, type Sample } from './support/telemetry-scrape.js'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const { bookinfo } = grpc.loadPackageDefinition(
-  protoLoader.loadSync(join(here, 'support/reviews.proto')),
-) as unknown as {
-  bookinfo: {
-    Reviews: new (
-      target: string,
-      credentials: grpc.ChannelCredentials,
-      options: grpc.ChannelOptions,
-    ) => grpc.Client & {
-      Get(
-        request: object,
-        metadata: grpc.Metadata,
-        callback: (error: grpc.ServiceError | null, reply?: { name: string }) => void,
-      ): grpc.ClientUnaryCall
-    }
-  }
-}
 
 const RULES = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -289,7 +268,7 @@ describe('source-side metrics, scraped from /metrics over a real socket', () => 
       source: { namespace: 'default', labels: { app: 'productpage', version: 'v1' } },
       telemetry: telemetry.outbound,
     })
-    const client = new bookinfo.Reviews(
+    const client = new Reviews(
       mesh.target('grpc-reviews', 9080),
       grpc.credentials.createInsecure(),
       mesh.channelOptions,
