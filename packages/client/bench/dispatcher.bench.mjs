@@ -87,8 +87,14 @@ async function round(call, concurrency) {
     }
   }
   const started = performance.now()
+  const cpu = process.cpuUsage()
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { rps: count / ((performance.now() - started) / 1000), latencies }
+  const used = process.cpuUsage(cpu)
+  return {
+    rps: count / ((performance.now() - started) / 1000),
+    latencies,
+    cpuUs: (used.user + used.system) / count,
+  }
 }
 
 const pct = (values, p) => {
@@ -98,7 +104,9 @@ const pct = (values, p) => {
 
 /** Interleaved rounds (A B A B …) of every variant at one concurrency. */
 async function compare(concurrency) {
-  const results = Object.fromEntries(Object.keys(variants).map((k) => [k, { rps: [], latencies: [] }]))
+  const results = Object.fromEntries(
+    Object.keys(variants).map((k) => [k, { rps: [], latencies: [], cpuUs: [] }]),
+  )
   for (const call of Object.values(variants)) await round(call, concurrency)
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, call] of Object.entries(variants)) {
@@ -106,6 +114,7 @@ async function compare(concurrency) {
       const out = await round(call, concurrency)
       results[name].rps.push(out.rps)
       results[name].latencies.push(...out.latencies)
+      results[name].cpuUs.push(out.cpuUs)
     }
   }
   return Object.entries(results).map(([name, r]) => ({
@@ -114,6 +123,8 @@ async function compare(concurrency) {
     rps: Math.round(r.rps.reduce((a, b) => a + b, 0) / r.rps.length),
     p50us: Math.round(pct(r.latencies, 50)),
     p99us: Math.round(pct(r.latencies, 99)),
+    // The client process's CPU per request (median of rounds): steadier than throughput on a busy machine.
+    cpuUs: +pct(r.cpuUs, 50).toFixed(1),
   }))
 }
 
@@ -141,10 +152,10 @@ if (json) {
   console.log(
     `mesh.dispatcher vs raw undici Pool: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms each per variant and concurrency`,
   )
-  console.log('client               callers    req/s     p50 µs    p99 µs')
+  console.log('client               callers    req/s     p50 µs    p99 µs  CPU µs/req')
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(20)} ${String(r.concurrency).padStart(7)}  ${String(r.rps).padStart(7)}  ${String(r.p50us).padStart(8)}  ${String(r.p99us).padStart(8)}`,
+      `${r.name.padEnd(20)} ${String(r.concurrency).padStart(7)}  ${String(r.rps).padStart(7)}  ${String(r.p50us).padStart(8)}  ${String(r.p99us).padStart(8)}  ${String(r.cpuUs).padStart(10)}`,
     )
   }
   console.log(`throughput ratio at ${CONCURRENCY} callers:`)

@@ -1,11 +1,9 @@
 import type { Duplex } from 'node:stream'
 import type { AttemptOutcome, UpstreamOutcome } from '@weft/core'
-import type { Dispatcher } from 'undici'
 import type { Cluster } from './cluster.js'
+import type { LegacyHandler } from './legacy-handler.js'
 import type { MeshRequest } from './mesh-request.js'
 import { type OutboundAttempt, observe } from './request-observer.js'
-
-type IncomingHeaders = Record<string, string | string[] | undefined>
 
 /** An attempt that failed in a way the route's retry policy may retry. */
 export class AttemptFailed extends Error {
@@ -34,11 +32,12 @@ function connectFailure(error: Error): boolean {
 }
 
 /**
- * One attempt of a request: the handler undici calls for it, holding what is the attempt's own
- * (its endpoint slot, per-try timer, breaker report) and handing decisions to its MeshRequest.
- * Once it is retried or has failed, its late callbacks are ignored.
+ * One attempt of a request: the handler undici's Agent calls for it (in the shape its Client
+ * speaks, see LegacyHandler), holding what is the attempt's own (its endpoint slot, per-try
+ * timer, breaker report) and handing decisions to its MeshRequest. Once it is retried or has
+ * failed, its late callbacks are ignored.
  */
-export class Attempt implements Dispatcher.DispatchHandler {
+export class Attempt implements LegacyHandler {
   readonly number: number
   readonly retries: number
   readonly #owner: MeshRequest
@@ -48,11 +47,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #now: () => number
   readonly #resolve: () => void
   readonly #reject: (error: AttemptFailed) => void
-  #controller: Dispatcher.DispatchController | undefined
+  #abortUpstream: ((reason?: Error) => void) | undefined
+  /** An abort asked for before undici connected the attempt; carried out when it does. */
+  #pendingAbort: Error | undefined
   #timer: NodeJS.Timeout | undefined
   #timedOut = false
   #released = false
   #settled = false
+  /** Undici is done with it: its response completed or it failed. */
+  #closed = false
   /** Its response is the caller's: data and end pass through. */
   #committed = false
   #breaker: ((failed: boolean) => void) | undefined
@@ -81,11 +84,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#reject = reject
   }
 
+  /** Whether undici connected it and is not done with it: an abort then reaches its error callback. */
+  get inFlight(): boolean {
+    return this.#abortUpstream !== undefined && !this.#closed
+  }
+
   /** The per-try timeout: past it the attempt is aborted and counts as timed out. */
   limit(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timedOut = true
-      this.#controller?.abort(new Error('weft: per-try timeout'))
+      this.abort(new Error('weft: per-try timeout'))
     }, ms)
   }
 
@@ -151,7 +159,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   abort(reason: Error): void {
-    this.#controller?.abort(reason)
+    if (this.#closed) return
+    if (this.#abortUpstream) this.#abortUpstream(reason)
+    else this.#pendingAbort ??= reason
   }
 
   /** Another attempt follows this one; `abort` stops a response that is still arriving. */
@@ -159,8 +169,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#settled) return
     this.#settled = true
     clearTimeout(this.#timer)
-    if (abort) this.#controller?.abort(RETRY)
+    if (abort) this.abort(RETRY)
     this.#reject(new AttemptFailed(outcome, retryAfter))
+  }
+
+  /** Its response is the caller's from here on. */
+  commit(): void {
+    this.#committed = true
   }
 
   /** This attempt's part is over (its response is the caller's, or the caller was answered). */
@@ -176,43 +191,38 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#breaker = undefined
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.#controller = controller
-    if (!this.#owner.attemptStarted(controller, context))
-      controller.abort(new Error('weft: request already answered'))
+  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+    this.#abortUpstream = abort
+    if (this.#pendingAbort) abort(this.#pendingAbort)
+    else if (!this.#owner.attemptConnected(this, context)) abort(new Error('weft: request already answered'))
   }
 
-  onRequestUpgrade(
-    _c: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHeaders,
-    socket: Duplex,
-  ): void {
+  onUpgrade(statusCode: number, headers: Buffer[], socket: Duplex): void {
+    this.#closed = true
     this.#owner.attemptUpgraded(statusCode, headers, socket)
   }
 
-  onResponseStart(
-    _c: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHeaders,
-    statusMessage?: string,
-  ): void {
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    // Informational answers (100 Continue, 103 Early Hints) precede the response that counts.
+    if (statusCode < 200) return true
     this.#report(statusCode >= 500)
     this.observed(statusCode, undefined)
     clearTimeout(this.#timer)
-    if (this.#settled) return
-    this.#committed = this.#owner.attemptResponded(this, statusCode, headers, statusMessage)
+    if (this.#settled) return true
+    return this.#owner.attemptResponded(this, statusCode, headers, resume, statusText)
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#committed) this.#owner.attemptData(chunk)
+  onData(chunk: Buffer): boolean {
+    return this.#committed ? this.#owner.attemptData(chunk) : true
   }
 
-  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHeaders): void {
+  onComplete(trailers: (Buffer | string)[] | null): void {
+    this.#closed = true
     if (this.#committed) this.#owner.attemptEnded(trailers)
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
+    this.#closed = true
     this.#report(true)
     this.observed(undefined, error)
     clearTimeout(this.#timer)

@@ -41,3 +41,36 @@ export function applyOperations(headers: Headers, operations: readonly HeaderOpe
     for (const [name, value] of ops.add) addHeader(headers, name, value)
   }
 }
+
+/** Raw headers (`[name, value, …]` as undici's parser delivers them) as a record. */
+export function parseRawHeaders(raw: readonly (Buffer | string)[]): Headers {
+  const out: Headers = {}
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    addHeader(out, String(raw[i]), (raw[i + 1] as Buffer | string).toString('latin1'))
+  return out
+}
+
+/**
+ * One header's value from raw headers, without parsing the rest: names of another length are
+ * skipped unread. `name` is lower case.
+ */
+export function rawHeaderValue(raw: readonly (Buffer | string)[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as Buffer | string
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name)
+      return (raw[i + 1] as Buffer | string).toString('latin1')
+  }
+  return undefined
+}
+
+/** A record back to raw headers, a repeated header as one entry per value. */
+export function toRawHeaders(headers: Headers): Buffer[] {
+  const raw: Buffer[] = []
+  for (const name in headers) {
+    const value = headers[name] as string | string[]
+    const key = Buffer.from(name, 'latin1')
+    if (Array.isArray(value)) for (const v of value) raw.push(key, Buffer.from(v, 'latin1'))
+    else raw.push(key, Buffer.from(value, 'latin1'))
+  }
+  return raw
+}

@@ -1,28 +1,46 @@
-import type { Dispatcher } from 'undici'
-import { ProxyController } from './proxy-controller.js'
+import { toRawHeaders } from './headers.js'
+import type { LegacyHandler } from './legacy-handler.js'
+
+const noop = () => {}
 
 /**
  * Answers a request through the handler without any upstream, as Envoy answers a direct
- * response, a redirect, an injected abort or a local failure: headers, then the body, then the end.
+ * response, a redirect, an injected abort or a local failure: headers, then the body, then the
+ * end. `connect` is false when the caller holds its abort function already. A caller that
+ * aborts meanwhile gets its error callback instead of the rest, as undici's own dispatchers do.
  */
 export function respondLocally(
-  handler: Dispatcher.DispatchHandler,
+  handler: LegacyHandler,
   statusCode: number,
   headers: Record<string, string>,
   body = '',
+  connect = true,
 ): void {
-  // No upstream stands behind this controller: it only records what the caller asks of it.
-  const controller = new ProxyController()
+  let aborted: Error | undefined
+  if (connect) {
+    handler.onConnect((reason) => {
+      aborted ??= reason ?? new Error('weft: request aborted')
+    }, {})
+    if (aborted) {
+      handler.onError(aborted)
+      return
+    }
+  }
   const payload = Buffer.from(body)
   const all: Record<string, string> = { ...headers, 'content-length': String(payload.length) }
   if (payload.length > 0 && !('content-type' in all)) all['content-type'] = 'text/plain'
-  handler.onRequestStart?.(controller, {})
-  if (controller.aborted) return
-  handler.onResponseStart?.(controller, statusCode, all, statusText(statusCode))
-  if (controller.aborted) return
-  if (payload.length > 0) handler.onResponseData?.(controller, payload)
-  if (controller.aborted) return
-  handler.onResponseEnd?.(controller, {})
+  // No upstream stands behind the answer: a request to pause has nothing to hold back.
+  handler.onHeaders(statusCode, toRawHeaders(all), noop, statusText(statusCode))
+  if (aborted) {
+    handler.onError(aborted)
+    return
+  }
+  if (payload.length > 0) handler.onData(payload)
+  if (aborted) {
+    handler.onError(aborted)
+    return
+  }
+  handler.onComplete([])
 }
 
 const TEXT: Record<number, string> = {

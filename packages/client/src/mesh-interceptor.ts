@@ -12,6 +12,7 @@ import {
 import type { Dispatcher } from 'undici'
 import { type Cluster, ClusterRegistry } from './cluster.js'
 import { type Headers, headerRecord, single } from './headers.js'
+import { asLegacyHandler, type LegacyHandler } from './legacy-handler.js'
 import { respondLocally } from './local-response.js'
 import { MeshRequest } from './mesh-request.js'
 import { isReplayable } from './request-body.js'
@@ -202,6 +203,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     }
 
     return function weftMesh(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      const caller = asLegacyHandler(handler)
       const url = origin(opts)
       const headers = headerRecord(opts.headers)
       const scheme = url.scheme === 'https' ? 'https' : 'http'
@@ -226,7 +228,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
         if (local || decision.kind !== 'forward') {
           const answer = local as LocalAnswer
           respondLocally(
-            handler,
+            caller,
             answer.status,
             { ...answer.headers, [RESPONSE_FLAGS_HEADER]: answer.flag },
             answer.body,
@@ -267,7 +269,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             observer,
             telemetry,
           },
-          handler,
+          caller,
         ).start()
         for (const mirror of decision.mirrors) sendMirror(mirror, decision.path, opts, headers, scheme)
       }
@@ -279,10 +281,10 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
   }
 }
 
-const DISCARD: Dispatcher.DispatchHandler = {
-  onRequestStart() {},
-  onResponseStart() {},
-  onResponseData() {},
-  onResponseEnd() {},
-  onResponseError() {},
+const DISCARD: LegacyHandler = {
+  onConnect() {},
+  onHeaders: () => true,
+  onData: () => true,
+  onComplete() {},
+  onError() {},
 }

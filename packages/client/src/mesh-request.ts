@@ -3,7 +3,6 @@ import type { Endpoint } from '@weft/config'
 import {
   type AttemptOutcome,
   attemptTimeoutMs,
-  endpointKey,
   formatGrpcTimeout,
   GRPC_TIMEOUT_HEADER,
   HTTP_DEADLINE_HEADER,
@@ -15,16 +14,24 @@ import type { Dispatcher } from 'undici'
 import { Attempt, AttemptFailed } from './attempt.js'
 import { isOpenCircuit } from './circuit-breaker.js'
 import type { Cluster } from './cluster.js'
-import { applyOperations, type Headers, single } from './headers.js'
+import {
+  applyOperations,
+  type Headers,
+  parseRawHeaders,
+  rawHeaderValue,
+  single,
+  toRawHeaders,
+} from './headers.js'
+import type { LegacyHandler } from './legacy-handler.js'
 import { respondLocally } from './local-response.js'
-import { ProxyController } from './proxy-controller.js'
 import { isReplayable } from './request-body.js'
 import { type OutboundRequestEvent, type OutboundRequestHook, report } from './request-event.js'
 import { type OutboundRequestObserver, type OutboundTelemetry, observe } from './request-observer.js'
 import { RESPONSE_FLAGS_HEADER, ResponseFlag } from './response-flags.js'
 
 type Forward = Extract<RouteDecision, { kind: 'forward' }>
-type IncomingHeaders = Record<string, string | string[] | undefined>
+
+const NOTHING = () => {}
 
 /** What one request needs from the interceptor that made it. */
 export interface MeshRequestContext {
@@ -55,12 +62,12 @@ export interface MeshRequestContext {
  */
 export class MeshRequest {
   readonly #ctx: MeshRequestContext
-  readonly #handler: Dispatcher.DispatchHandler
-  readonly #controller = new ProxyController()
+  readonly #caller: LegacyHandler
   readonly #flags: string[]
   readonly #replayable: boolean
   readonly #deadlineMs: number | undefined
-  #started = false
+  /** The caller holds its abort function (its `onConnect` ran). */
+  #connected = false
   #committed = false
   #finished = false
   #routeTimer: NodeJS.Timeout | undefined
@@ -72,10 +79,14 @@ export class MeshRequest {
   /** Endpoints tried so far: Istio's previous-hosts retry predicate steers retries away from them. */
   #tried: Set<Endpoint> | undefined
   #lastEndpoint: Endpoint | undefined
+  /** The attempt in progress, which a caller's abort or the route timeout stops. */
+  #current: Attempt | undefined
+  /** Why the caller aborted, once it has. */
+  #aborted: Error | undefined
 
-  constructor(ctx: MeshRequestContext, handler: Dispatcher.DispatchHandler) {
+  constructor(ctx: MeshRequestContext, caller: LegacyHandler) {
     this.#ctx = ctx
-    this.#handler = handler
+    this.#caller = caller
     this.#flags = ctx.decision.fault.delayMs > 0 ? [ResponseFlag.delayInjected] : []
     this.#replayable = isReplayable(ctx.opts.body)
     const timeout = ctx.decision.timeoutMs
@@ -89,12 +100,12 @@ export class MeshRequest {
       this.#routeTimer = setTimeout(() => this.#onRouteTimeout(), this.#deadlineMs - this.#ctx.now())
     }
     const retries = this.#replayable ? decision.retry.attempts : 0
-    // The first attempt runs on its own: most requests need no retry loop at all.
-    this.#attempt(1, retries).catch((error: unknown) => {
-      if (!(error instanceof AttemptFailed))
-        return this.#fail(error instanceof Error ? error : new Error(String(error)))
-      return this.#retry(error, retries)
-    })
+    // The first attempt runs on its own, without a promise: most requests need no retry loop at all.
+    try {
+      this.#attempt(1, retries, NOTHING, (failed) => void this.#retry(failed, retries))
+    } catch (error) {
+      this.#fail(error instanceof Error ? error : new Error(String(error)))
+    }
   }
 
   /** Attempts 2 … retries + 1, driven by p-retry, each after Envoy's back-off. */
@@ -110,15 +121,22 @@ export class MeshRequest {
     }
     try {
       await wait(first, 1)
-      await pRetry((n) => this.#attempt(n + 1, retries), {
-        retries: retries - 1,
-        minTimeout: 0,
-        maxTimeout: 0,
-        // Only a failure this class judged retriable comes back for another attempt.
-        shouldRetry: ({ error }) => error instanceof AttemptFailed,
-        onFailedAttempt: ({ error, attemptNumber }) =>
-          wait(error as unknown as AttemptFailed, attemptNumber + 1),
-      })
+      await pRetry(
+        (n) =>
+          new Promise<void>((resolve, reject) => {
+            if (this.#finished) reject(new AbortError('request finished'))
+            else this.#attempt(n + 1, retries, resolve, reject)
+          }),
+        {
+          retries: retries - 1,
+          minTimeout: 0,
+          maxTimeout: 0,
+          // Only a failure this class judged retriable comes back for another attempt.
+          shouldRetry: ({ error }) => error instanceof AttemptFailed,
+          onFailedAttempt: ({ error, attemptNumber }) =>
+            wait(error as unknown as AttemptFailed, attemptNumber + 1),
+        },
+      )
     } catch (error) {
       if (this.#finished) return
       if (error instanceof AttemptFailed) this.#respondFailure(error.outcome, true)
@@ -138,13 +156,23 @@ export class MeshRequest {
     return true
   }
 
-  #attempt(attempt: number, retries: number): Promise<void> {
-    if (this.#finished) return Promise.reject(new AbortError('request finished'))
+  /**
+   * Sends attempt `attempt`. It ends in `resolve` when it is over for the retry loop (its
+   * response is the caller's, or the caller was answered) and in `reject` with an
+   * AttemptFailed when the policy allows another attempt.
+   */
+  #attempt(
+    attempt: number,
+    retries: number,
+    resolve: () => void,
+    reject: (failed: AttemptFailed) => void,
+  ): void {
     const { cluster, decision, dispatch, now } = this.#ctx
     const endpoint = cluster.passthrough ? undefined : this.#pickEndpoint()
     if (!cluster.passthrough && endpoint === undefined) {
       this.#respondLocal(503, ResponseFlag.noHealthyUpstream, 'no healthy upstream')
-      return Promise.resolve()
+      resolve()
+      return
     }
     if (cluster.pool.admitRequest() === 'overflow') {
       this.#respondLocal(
@@ -152,13 +180,15 @@ export class MeshRequest {
         ResponseFlag.overflow,
         'upstream connect error or disconnect/reset before headers. reset reason: overflow',
       )
-      return Promise.resolve()
+      resolve()
+      return
     }
     const retrying = attempt > 1
     if (retrying && cluster.pool.admitRetry() === 'overflow') {
       cluster.pool.releaseRequest()
       this.#respondLocal(503, ResponseFlag.overflow, 'upstream retry overflow')
-      return Promise.resolve()
+      resolve()
+      return
     }
     this.#attempts = attempt
     const index = endpoint ? cluster.indexOf(endpoint) : -1
@@ -166,57 +196,56 @@ export class MeshRequest {
     const remaining = this.#deadlineMs === undefined ? undefined : Math.max(0, this.#deadlineMs - now())
     const tryTimeout = attemptTimeoutMs(decision.retry.perTryTimeoutMs, remaining)
 
-    return new Promise<void>((resolve, reject) => {
-      const handler = new Attempt(this, attempt, retries, cluster, index, retrying, now, resolve, reject)
-      if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY))
-        handler.limit(tryTimeout)
-      const headers: Headers = { ...this.#ctx.headers, host: decision.authority }
-      applyOperations(headers, decision.requestHeaders)
-      if (tryTimeout !== undefined) {
-        headers[HTTP_DEADLINE_HEADER] = String(Math.floor(tryTimeout))
-        if (single(headers['content-type'])?.startsWith('application/grpc')) {
-          headers[GRPC_TIMEOUT_HEADER] = formatGrpcTimeout(tryTimeout)
-        }
+    const handler = new Attempt(this, attempt, retries, cluster, index, retrying, now, resolve, reject)
+    this.#current = handler
+    if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY))
+      handler.limit(tryTimeout)
+    const headers: Headers = { ...this.#ctx.headers, host: decision.authority }
+    if (decision.requestHeaders.length) applyOperations(headers, decision.requestHeaders)
+    if (tryTimeout !== undefined) {
+      headers[HTTP_DEADLINE_HEADER] = String(Math.floor(tryTimeout))
+      if (single(headers['content-type'])?.startsWith('application/grpc')) {
+        headers[GRPC_TIMEOUT_HEADER] = formatGrpcTimeout(tryTimeout)
       }
-      const origin = endpoint
-        ? `${cluster.isMutualTls(index) ? 'https' : this.#ctx.scheme}://${endpointKey(endpoint)}`
+    }
+    const origin =
+      index >= 0
+        ? `${cluster.isMutualTls(index) ? 'https' : this.#ctx.scheme}://${cluster.keyOf(index)}`
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
-      const observer = this.#ctx.observer
-      if (observer) handler.observe(observe(() => observer.attempt(attempt, endpoint, headers)))
-      const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
-      const breaker = cluster.breaker
-      if (!breaker) {
-        handler.send(() => dispatch(options, handler))
-        return
-      }
-      breaker
-        .fire(() => handler.guard(() => handler.send(() => dispatch(options, handler))))
-        .catch((error: unknown) => {
-          if (!isOpenCircuit(error)) return
-          handler.release(undefined)
-          handler.observed(undefined, error as Error)
-          this.#respondLocal(503, ResponseFlag.overflow, 'circuit breaker open')
-          resolve()
-        })
-    })
+    const observer = this.#ctx.observer
+    if (observer) handler.observe(observe(() => observer.attempt(attempt, endpoint, headers)))
+    const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
+    const breaker = cluster.breaker
+    if (!breaker) {
+      handler.send(() => dispatch(options, handler))
+      return
+    }
+    breaker
+      .fire(() => handler.guard(() => handler.send(() => dispatch(options, handler))))
+      .catch((error: unknown) => {
+        if (!isOpenCircuit(error)) return
+        handler.release(undefined)
+        handler.observed(undefined, error as Error)
+        this.#respondLocal(503, ResponseFlag.overflow, 'circuit breaker open')
+        resolve()
+      })
   }
 
   // The methods below are called by the request's attempts (Attempt), not by other code.
 
-  /** An attempt reached its upstream: the caller's handler starts, once, on the proxy controller. */
-  attemptStarted(controller: Dispatcher.DispatchController, context: unknown): boolean {
-    this.#controller.attach(controller)
-    if (this.#finished) return false
-    if (!this.#started) {
-      this.#started = true
-      this.#handler.onRequestStart?.(this.#controller, context)
+  /** Undici connected an attempt: the caller's `onConnect` runs, once, with an abort that reaches every attempt. */
+  attemptConnected(attempt: Attempt, context: unknown): boolean {
+    if (this.#finished || this.#current !== attempt) return false
+    if (!this.#connected) {
+      this.#connected = true
+      this.#caller.onConnect(this.#abortByCaller, context)
     }
     return true
   }
 
-  attemptUpgraded(statusCode: number, headers: IncomingHeaders, socket: Duplex): void {
-    this.#committed = true
-    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket)
+  attemptUpgraded(statusCode: number, headers: Buffer[], socket: Duplex): void {
+    this.#commit()
+    this.#caller.onUpgrade?.(statusCode, headers, socket)
   }
 
   /**
@@ -226,58 +255,56 @@ export class MeshRequest {
   attemptResponded(
     attempt: Attempt,
     statusCode: number,
-    headers: IncomingHeaders,
-    statusMessage: string | undefined,
+    headers: Buffer[],
+    resume: () => void,
+    statusText: string,
   ): boolean {
     const { decision } = this.#ctx
+    const grpcStatus = rawHeaderValue(headers, 'grpc-status')
     const outcome: AttemptOutcome =
-      headers['grpc-status'] !== undefined
-        ? {
-            kind: 'response',
-            status: statusCode,
-            grpcStatus: Number(single(headers['grpc-status'] as string)),
-          }
-        : { kind: 'response', status: statusCode }
-    attempt.release({ kind: 'response', status: statusCode })
+      grpcStatus === undefined
+        ? { kind: 'response', status: statusCode }
+        : { kind: 'response', status: statusCode, grpcStatus: Number(grpcStatus) }
+    attempt.release(outcome)
     if (this.#finished) {
       attempt.abort(new Error('weft: request already answered'))
-      return false
+      return true
     }
     const retriable = decision.retry.shouldRetry(outcome)
     if (retriable && this.#mayRetry(outcome, attempt.number, attempt.retries)) {
-      attempt.retry(outcome, single(headers['retry-after'] as string | undefined), true)
-      return false
+      attempt.retry(outcome, rawHeaderValue(headers, 'retry-after'), true)
+      return true
     }
     if (retriable && attempt.retries > 0 && attempt.number > attempt.retries)
       this.#flags.push(ResponseFlag.retryLimit)
     this.#commit()
     this.#status = statusCode
-    // The upstream's headers pass as they are unless the mesh has something to change.
+    // The upstream's headers pass as the socket delivered them unless the mesh has something to change.
     let out = headers
     if (decision.responseHeaders.length || this.#flags.length || this.#ctx.setCookie) {
-      const changed = { ...headers } as Headers
+      const changed = parseRawHeaders(headers)
       applyOperations(changed, decision.responseHeaders)
       if (this.#flags.length) changed[RESPONSE_FLAGS_HEADER] = this.#flags.join(',')
       if (this.#ctx.setCookie) {
         changed['set-cookie'] = ([] as string[]).concat(changed['set-cookie'] ?? [], this.#ctx.setCookie)
       }
-      out = changed
+      out = toRawHeaders(changed)
     }
-    this.#handler.onResponseStart?.(this.#controller, statusCode, out, statusMessage)
+    attempt.commit()
     attempt.succeed()
-    return true
+    return this.#caller.onHeaders(statusCode, out, resume, statusText)
   }
 
-  attemptData(chunk: Buffer): void {
-    if (!this.#committed || this.#finished) return
+  attemptData(chunk: Buffer): boolean {
+    if (!this.#committed || this.#finished) return true
     if (this.#ctx.observer) this.#responseBytes += chunk.length
-    this.#handler.onResponseData?.(this.#controller, chunk)
+    return this.#caller.onData(chunk)
   }
 
-  attemptEnded(trailers: IncomingHeaders): void {
+  attemptEnded(trailers: (Buffer | string)[] | null): void {
     if (!this.#committed || this.#finished) return
     this.#finish()
-    this.#handler.onResponseEnd?.(this.#controller, trailers)
+    this.#caller.onComplete(trailers)
   }
 
   /** An attempt failed before or while streaming: retry, answer as Envoy would, or pass the error on. */
@@ -286,9 +313,11 @@ export class MeshRequest {
       attempt.succeed()
       return
     }
-    if (this.#committed) {
-      this.#finish(error)
-      this.#handler.onResponseError?.(this.#controller, error)
+    if (this.#aborted || this.#committed) {
+      attempt.succeed()
+      const reason = this.#aborted ?? error
+      this.#finish(reason)
+      this.#caller.onError(reason)
       return
     }
     if (this.#mayRetry(outcome, attempt.number, attempt.retries)) {
@@ -355,24 +384,35 @@ export class MeshRequest {
 
   #onRouteTimeout(): void {
     if (this.#finished) return
-    if (this.#committed) {
-      // Headers are out already: all Envoy can do is reset the stream.
-      this.#controller.abort(new Error('weft: route timeout'))
+    // With headers out already, all Envoy can do is reset the stream.
+    if (!this.#committed) this.#respondLocal(504, ResponseFlag.timeout, 'upstream request timeout')
+    this.#current?.abort(new Error('weft: route timeout'))
+  }
+
+  /**
+   * The caller aborted. An attempt undici is running reports the abort through its error
+   * callback; otherwise (before the first attempt connects, between attempts) the caller hears
+   * it now, and an attempt still queued is stopped when it connects.
+   */
+  readonly #abortByCaller = (reason?: Error): void => {
+    if (this.#finished || this.#aborted) return
+    const error = reason ?? new Error('weft: request aborted')
+    this.#aborted = error
+    const current = this.#current
+    if (current?.inFlight) {
+      current.abort(error)
       return
     }
-    this.#respondLocal(504, ResponseFlag.timeout, 'upstream request timeout')
-    this.#controller.abort(new Error('weft: route timeout'))
+    current?.abort(error)
+    this.#finish(error)
+    this.#caller.onError(error)
   }
 
   /** A programming error (bad dispatch options): the caller gets the error itself. */
   #fail(error: Error): void {
     if (this.#finished) return
     this.#finish(error)
-    if (!this.#started) {
-      this.#started = true
-      this.#handler.onRequestStart?.(this.#controller, {})
-    }
-    this.#handler.onResponseError?.(this.#controller, error)
+    this.#caller.onError(error)
   }
 
   #respondFailure(outcome: AttemptOutcome | undefined, exhausted: boolean): void {
@@ -398,19 +438,9 @@ export class MeshRequest {
     this.#status = status
     if (this.#ctx.observer) this.#responseBytes += Buffer.byteLength(body)
     this.#finish()
-    const flags = this.#flags.join(',')
-    if (this.#started) {
-      // The caller's handler has its controller already: answer on it.
-      const all = {
-        [RESPONSE_FLAGS_HEADER]: flags,
-        'content-type': 'text/plain',
-        'content-length': String(Buffer.byteLength(body)),
-      }
-      this.#handler.onResponseStart?.(this.#controller, status, all, '')
-      if (body) this.#handler.onResponseData?.(this.#controller, Buffer.from(body))
-      this.#handler.onResponseEnd?.(this.#controller, {})
-    } else {
-      respondLocally(this.#handler, status, { [RESPONSE_FLAGS_HEADER]: flags }, body)
-    }
+    // A caller that holds its abort function already is answered without a second onConnect.
+    const connect = !this.#connected
+    this.#connected = true
+    respondLocally(this.#caller, status, { [RESPONSE_FLAGS_HEADER]: this.#flags.join(',') }, body, connect)
   }
 }

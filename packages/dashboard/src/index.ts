@@ -1,0 +1,1 @@
+export { createDashboardHandler, DASHBOARD_PATH } from './dashboard-handler.js'
