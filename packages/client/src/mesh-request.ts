@@ -200,7 +200,10 @@ export class MeshRequest {
     this.#current = handler
     if (tryTimeout !== undefined && tryTimeout < (remaining ?? Number.POSITIVE_INFINITY))
       handler.limit(tryTimeout)
-    const headers: Headers = { ...this.#ctx.headers, host: decision.authority }
+    // Object.assign, not spread: on the caller's varied header and option objects, V8's object
+    // spread takes a slow path costing microseconds per copy (measured on Node 20).
+    const headers: Headers = Object.assign({}, this.#ctx.headers)
+    headers.host = decision.authority
     if (decision.requestHeaders.length) applyOperations(headers, decision.requestHeaders)
     if (tryTimeout !== undefined) {
       headers[HTTP_DEADLINE_HEADER] = String(Math.floor(tryTimeout))
@@ -214,7 +217,10 @@ export class MeshRequest {
         : `${this.#ctx.scheme}://${decision.target.host}:${decision.target.port}`
     const observer = this.#ctx.observer
     if (observer) handler.observe(observe(() => observer.attempt(attempt, endpoint, headers)))
-    const options = { ...this.#ctx.opts, origin, path: decision.path, headers }
+    const options: Dispatcher.DispatchOptions = Object.assign({}, this.#ctx.opts)
+    options.origin = origin
+    options.path = decision.path
+    options.headers = headers
     const breaker = cluster.breaker
     if (!breaker) {
       handler.send(() => dispatch(options, handler))
