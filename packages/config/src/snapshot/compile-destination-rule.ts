@@ -7,6 +7,7 @@ import {
 import type { DestinationRule } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
+import { Interner } from './interner.js'
 
 type RuleTrafficPolicy = NonNullable<DestinationRuleSpec['trafficPolicy']>
 /** The traffic policy in force for one subset and port: port-level settings already folded in. */
@@ -69,8 +70,57 @@ export function mergeTrafficPolicy(
   return Object.freeze(merged) as TrafficPolicy
 }
 
-export function compileDestinationRule(dr: DestinationRule, resolve: HostResolver): CompiledDestinationRule {
-  const ns = dr.metadata.namespace
+/**
+ * A rule's merged policies, kept sparsely: an entry for a subset only where it differs from the
+ * rule's, for a port only where it differs from its subset's. Most rules set no port-level
+ * settings and no subset policies, and then hold one policy and no map.
+ */
+class CompiledRule implements CompiledDestinationRule {
+  readonly source: string
+  readonly namespace: string
+  readonly host: string
+  readonly exportTo?: ReadonlySet<string>
+  readonly workloadSelector?: Readonly<Record<string, string>>
+  readonly subsets: ReadonlyMap<string, CompiledSubset>
+  readonly circuitBreaker?: CircuitBreakerSettings
+  readonly #policy: TrafficPolicy
+  readonly #policies: ReadonlyMap<string, TrafficPolicy> | undefined
+
+  constructor(
+    fields: Omit<CompiledDestinationRule, 'policy'>,
+    policy: TrafficPolicy,
+    policies: ReadonlyMap<string, TrafficPolicy> | undefined,
+  ) {
+    this.source = fields.source
+    this.namespace = fields.namespace
+    this.host = fields.host
+    if (fields.exportTo) this.exportTo = fields.exportTo
+    if (fields.workloadSelector) this.workloadSelector = fields.workloadSelector
+    this.subsets = fields.subsets
+    this.circuitBreaker = fields.circuitBreaker
+    this.#policy = policy
+    this.#policies = policies
+    Object.freeze(this)
+  }
+
+  policy(subset: string | undefined, port: number | undefined): TrafficPolicy {
+    const policies = this.#policies
+    if (!policies) return this.#policy
+    const s = subset !== undefined && this.subsets.has(subset) ? subset : ''
+    return (
+      (port !== undefined ? policies.get(`${s}:${port}`) : undefined) ?? policies.get(`${s}:`) ?? this.#policy
+    )
+  }
+}
+
+const NO_SUBSETS: ReadonlyMap<string, CompiledSubset> = new Map()
+
+export function compileDestinationRule(
+  dr: DestinationRule,
+  resolve: HostResolver,
+  interner: Interner = new Interner(),
+): CompiledDestinationRule {
+  const ns = interner.string(dr.metadata.namespace)
   const spec = dr.spec
   const ports = new Set<number>()
   for (const p of spec.trafficPolicy?.portLevelSettings ?? [])
@@ -79,40 +129,54 @@ export function compileDestinationRule(dr: DestinationRule, resolve: HostResolve
     for (const p of s.trafficPolicy?.portLevelSettings ?? [])
       if (p.port?.number !== undefined) ports.add(p.port.number)
   }
+  // Equal policies are one object (kept by content), so "the same as" is identity below.
+  const merged = (subset: RuleTrafficPolicy | undefined, port: number | undefined): TrafficPolicy =>
+    interner.data(mergeTrafficPolicy(spec.trafficPolicy, subset, port))
+  const rulePolicy = merged(undefined, undefined)
   const policies = new Map<string, TrafficPolicy>()
-  const subsets = new Map<string, CompiledSubset>()
+  const subsetList: CompiledSubset[] = []
   const subsetPolicies: [string, RuleTrafficPolicy | undefined][] = [['', undefined]]
   for (const s of spec.subsets ?? []) {
-    subsets.set(s.name, Object.freeze({ name: s.name, labels: Object.freeze({ ...(s.labels ?? {}) }) }))
-    subsetPolicies.push([s.name, s.trafficPolicy])
+    const name = interner.string(s.name)
+    subsetList.push({ name, labels: interner.data({ ...(s.labels ?? {}) }) })
+    subsetPolicies.push([name, s.trafficPolicy])
   }
+  // Rules for many services name the same subsets (`v1` is `version: v1`): one map for all of them.
+  const subsets =
+    subsetList.length === 0
+      ? NO_SUBSETS
+      : interner.value(`subsets\0${JSON.stringify(subsetList)}`, () => {
+          const map = new Map<string, CompiledSubset>()
+          for (const subset of subsetList) map.set(subset.name, Object.freeze(subset))
+          return map as ReadonlyMap<string, CompiledSubset>
+        })
   for (const [name, policy] of subsetPolicies) {
-    policies.set(`${name}:`, mergeTrafficPolicy(spec.trafficPolicy, policy, undefined))
-    for (const port of ports)
-      policies.set(`${name}:${port}`, mergeTrafficPolicy(spec.trafficPolicy, policy, port))
+    const forSubset = policy === undefined ? rulePolicy : merged(policy, undefined)
+    if (forSubset !== rulePolicy) policies.set(`${name}:`, forSubset)
+    for (const port of ports) {
+      const atPort = merged(policy, port)
+      if (atPort !== forSubset) policies.set(`${name}:${port}`, atPort)
+    }
   }
   const exportTo = spec.exportTo
   const breakerAnnotation = dr.metadata.annotations?.[CIRCUIT_BREAKER_ANNOTATION]
   const breaker =
     breakerAnnotation === undefined ? undefined : parseCircuitBreakerAnnotation(breakerAnnotation)
-  return Object.freeze({
-    circuitBreaker: breaker && !('error' in breaker) ? breaker : undefined,
-    source: resourceKey(dr),
-    namespace: ns,
-    host: resolve(spec.host, ns),
-    ...(exportTo && !exportTo.includes('*')
-      ? { exportTo: new Set(exportTo.map((e) => (e === '.' ? ns : e))) }
-      : {}),
-    ...(spec.workloadSelector?.matchLabels
-      ? { workloadSelector: Object.freeze({ ...spec.workloadSelector.matchLabels }) }
-      : {}),
-    subsets,
-    policy(subset: string | undefined, port: number | undefined): TrafficPolicy {
-      const s = subset !== undefined && subsets.has(subset) ? subset : ''
-      return (
-        (port !== undefined ? policies.get(`${s}:${port}`) : undefined) ??
-        (policies.get(`${s}:`) as TrafficPolicy)
-      )
+  return new CompiledRule(
+    {
+      circuitBreaker: breaker && !('error' in breaker) ? interner.data(breaker) : undefined,
+      source: interner.string(resourceKey(dr)),
+      namespace: ns,
+      host: interner.string(resolve(spec.host, ns)),
+      ...(exportTo && !exportTo.includes('*')
+        ? { exportTo: new Set(exportTo.map((e) => interner.string(e === '.' ? ns : e))) }
+        : {}),
+      ...(spec.workloadSelector?.matchLabels
+        ? { workloadSelector: interner.data({ ...spec.workloadSelector.matchLabels }) }
+        : {}),
+      subsets,
     },
-  })
+    rulePolicy,
+    policies.size > 0 ? policies : undefined,
+  )
 }

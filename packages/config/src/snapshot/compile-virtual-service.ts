@@ -3,6 +3,7 @@ import { parseDurationMs } from '../model/duration.js'
 import type { VirtualService } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
+import { Interner } from './interner.js'
 import { compileStringMatch, type StringMatcher } from './string-matcher.js'
 import { compileUriRegexRewrite, type UriRegexRewrite } from './uri-regex-rewrite.js'
 
@@ -114,43 +115,221 @@ export interface CompiledVirtualService {
   readonly http: readonly CompiledHttpRoute[]
 }
 
-function headerOperations(
-  ops: { set?: Record<string, string>; add?: Record<string, string>; remove?: string[] } | undefined,
-) {
-  if (!ops) return undefined
-  return Object.freeze({
-    set: Object.entries(ops.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const),
-    add: Object.entries(ops.add ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const),
-    remove: (ops.remove ?? []).map((k) => k.toLowerCase()),
-  })
-}
+const EMPTY: readonly never[] = Object.freeze([])
 
-function compileMatch(match: HTTPMatch): CompiledMatch {
-  const ignoreCase = match.ignoreUriCase ?? false
-  const entries = (m: Record<string, { exact?: string; prefix?: string; regex?: string }> | undefined) =>
-    Object.entries(m ?? {}).map(([name, sm]) => [name.toLowerCase(), compileStringMatch(sm)] as const)
-  // Every compiled match has the same keys (absent ones undefined): one hidden class for V8,
-  // so matching stays monomorphic across thousands of rules.
-  return Object.freeze({
-    name: match.name,
-    uri: match.uri ? compileStringMatch(match.uri, ignoreCase) : undefined,
-    scheme: match.scheme ? compileStringMatch(match.scheme) : undefined,
-    method: match.method ? compileStringMatch(match.method) : undefined,
-    authority: match.authority ? compileStringMatch(match.authority) : undefined,
-    headers: entries(match.headers),
-    // `regex: "*"` in withoutHeaders means "the header is absent", whatever its value.
-    withoutHeaders: Object.entries(match.withoutHeaders ?? {}).map(
+type HeaderOperationsSpec = { set?: Record<string, string>; add?: Record<string, string>; remove?: string[] }
+type StringMatchSpec = { exact?: string; prefix?: string; regex?: string }
+
+/**
+ * Compiles the parts of one snapshot's VirtualServices, sharing every part equal to one compiled
+ * before (the keys are the parts' JSON, which says all that compiling them reads): a config
+ * repeats its matches, destinations and policies, and each compiled part is immutable.
+ */
+class RouteCompiler {
+  readonly #interner: Interner
+  readonly #resolve: HostResolver
+
+  constructor(interner: Interner, resolve: HostResolver) {
+    this.#interner = interner
+    this.#resolve = resolve
+  }
+
+  string(s: string): string {
+    return this.#interner.string(s)
+  }
+
+  optionalString(s: string | undefined): string | undefined {
+    return s === undefined ? undefined : this.#interner.string(s)
+  }
+
+  headerOperations(ops: HeaderOperationsSpec | undefined): HeaderOperations | undefined {
+    if (!ops) return undefined
+    // The lists inside stay unfrozen, as the matchers' do: they are destructured per request.
+    return this.#interner.value(`headers\0${JSON.stringify(ops)}`, () =>
+      Object.freeze({
+        set: Object.entries(ops.set ?? {}).map(
+          ([k, v]) => [this.string(k.toLowerCase()), this.string(v)] as const,
+        ),
+        add: Object.entries(ops.add ?? {}).map(
+          ([k, v]) => [this.string(k.toLowerCase()), this.string(v)] as const,
+        ),
+        remove: (ops.remove ?? []).map((k) => this.string(k.toLowerCase())),
+      }),
+    )
+  }
+
+  stringMatch(match: StringMatchSpec | undefined, ignoreCase = false): StringMatcher {
+    const m = match ?? {}
+    // The first field set decides, as compileStringMatch reads them.
+    const [kind, value] =
+      m.exact !== undefined
+        ? ['e', m.exact]
+        : m.prefix !== undefined
+          ? ['p', m.prefix]
+          : m.regex !== undefined
+            ? ['r', m.regex]
+            : ['', '']
+    if (kind === '') return compileStringMatch(undefined)
+    return this.#interner.value(`sm\0${kind}${ignoreCase ? 'i' : ''}\0${value}`, () =>
+      compileStringMatch(
+        { [kind === 'e' ? 'exact' : kind === 'p' ? 'prefix' : 'regex']: this.string(value) },
+        ignoreCase,
+      ),
+    )
+  }
+
+  // Left unfrozen: matching destructures these pairs on every request, and V8 destructures a
+  // frozen array on a slower path. They are typed read-only and shared by no caller that writes.
+  #named(m: Record<string, StringMatchSpec> | undefined, absentIfStar: boolean) {
+    const entries = Object.entries(m ?? {})
+    return entries.map(
       ([name, sm]) =>
         [
-          name.toLowerCase(),
-          sm.regex === '*' ? compileStringMatch(undefined) : compileStringMatch(sm),
+          this.string(name.toLowerCase()),
+          // `regex: "*"` in withoutHeaders means "the header is absent", whatever its value.
+          absentIfStar && sm.regex === '*' ? this.stringMatch(undefined) : this.stringMatch(sm),
         ] as const,
-    ),
-    queryParams: entries(match.queryParams),
-    port: match.port,
-    sourceLabels: match.sourceLabels ? Object.freeze({ ...match.sourceLabels }) : undefined,
-    sourceNamespace: match.sourceNamespace || undefined,
-  })
+    )
+  }
+
+  /** `json` is `match`'s JSON, its key. */
+  match(match: HTTPMatch, json: string): CompiledMatch {
+    return this.#interner.value(`match\0${json}`, () => {
+      const ignoreCase = match.ignoreUriCase ?? false
+      // Every compiled match has the same keys (absent ones undefined): one hidden class for V8,
+      // so matching stays monomorphic across thousands of rules.
+      return Object.freeze({
+        name: this.optionalString(match.name),
+        uri: match.uri ? this.stringMatch(match.uri, ignoreCase) : undefined,
+        scheme: match.scheme ? this.stringMatch(match.scheme) : undefined,
+        method: match.method ? this.stringMatch(match.method) : undefined,
+        authority: match.authority ? this.stringMatch(match.authority) : undefined,
+        headers: this.#named(match.headers, false),
+        withoutHeaders: this.#named(match.withoutHeaders, true),
+        queryParams: this.#named(match.queryParams, false),
+        port: match.port,
+        sourceLabels: match.sourceLabels ? this.#interner.data({ ...match.sourceLabels }) : undefined,
+        sourceNamespace: match.sourceNamespace ? this.string(match.sourceNamespace) : undefined,
+      })
+    })
+  }
+
+  matches(matches: readonly HTTPMatch[] | undefined): readonly CompiledMatch[] {
+    if (!matches?.length) return EMPTY
+    const keys = matches.map((m) => JSON.stringify(m))
+    return this.#interner.value(`matches\0${keys.join('\n')}`, () =>
+      Object.freeze(matches.map((m, i) => this.match(m, keys[i] as string))),
+    )
+  }
+
+  destination(
+    d: { host: string; subset?: string; port?: { number?: number } },
+    namespace: string,
+    weight = 0,
+    headers?: { request?: HeaderOperationsSpec; response?: HeaderOperationsSpec },
+  ): { key: string; destination: RouteDestination } {
+    const host = this.string(this.#resolve(d.host, namespace))
+    const subset = d.subset || undefined
+    const port = d.port?.number
+    const key = `${host}\0${subset ?? ''}\0${port ?? ''}\0${weight}\0${headers ? JSON.stringify(headers) : ''}`
+    const destination = this.#interner.value(`destination\0${key}`, () =>
+      Object.freeze({
+        host,
+        subset: this.optionalString(subset),
+        port,
+        weight,
+        requestHeaders: this.headerOperations(headers?.request),
+        responseHeaders: this.headerOperations(headers?.response),
+      }),
+    )
+    return { key, destination }
+  }
+
+  routeAction(route: NonNullable<HTTPRoute['route']>, namespace: string): RouteAction {
+    const compiled = route.map((d) => this.destination(d.destination, namespace, d.weight ?? 0, d.headers))
+    return this.#interner.value(`route\0${compiled.map((c) => c.key).join('\n')}`, () =>
+      Object.freeze({ kind: 'route' as const, destinations: weighted(compiled.map((c) => c.destination)) }),
+    )
+  }
+
+  retries(retries: HTTPRoute['retries']): CompiledRetries | undefined {
+    if (!retries) return undefined
+    return this.#interner.value(`retries\0${JSON.stringify(retries)}`, () =>
+      Object.freeze({
+        attempts: retries.attempts ?? 0,
+        perTryTimeoutMs: ms(retries.perTryTimeout),
+        retryOn: this.optionalString(retries.retryOn),
+        retryRemoteLocalities: retries.retryRemoteLocalities ?? undefined,
+      }),
+    )
+  }
+
+  fault(fault: HTTPRoute['fault']): CompiledFault | undefined {
+    if (!fault) return undefined
+    return this.#interner.value(`fault\0${JSON.stringify(fault)}`, () => {
+      const delayMs = ms(fault.delay?.fixedDelay)
+      return Object.freeze({
+        ...(fault.delay && delayMs !== undefined
+          ? {
+              delay: Object.freeze({
+                fixedDelayMs: delayMs,
+                percent: fault.delay.percentage?.value ?? fault.delay.percent ?? 0,
+              }),
+            }
+          : {}),
+        ...(fault.abort
+          ? {
+              abort: Object.freeze({
+                ...(fault.abort.httpStatus !== undefined ? { httpStatus: fault.abort.httpStatus } : {}),
+                ...(fault.abort.grpcStatus !== undefined
+                  ? { grpcStatus: this.string(fault.abort.grpcStatus) }
+                  : {}),
+                percent: fault.abort.percentage?.value ?? 0,
+              }),
+            }
+          : {}),
+      })
+    })
+  }
+
+  rewrite(rewrite: HTTPRoute['rewrite']): CompiledHttpRoute['rewrite'] {
+    if (!rewrite) return undefined
+    return this.#interner.value(`rewrite\0${JSON.stringify(rewrite)}`, () =>
+      Object.freeze({
+        uri: this.optionalString(rewrite.uri),
+        uriRegex:
+          rewrite.uriRegexRewrite?.match !== undefined
+            ? compileUriRegexRewrite(rewrite.uriRegexRewrite.match, rewrite.uriRegexRewrite.rewrite ?? '')
+            : undefined,
+        authority: this.optionalString(rewrite.authority),
+      }),
+    )
+  }
+
+  mirrors(route: HTTPRoute, namespace: string): readonly CompiledMirror[] {
+    if (!route.mirror && !route.mirrors?.length) return EMPTY
+    const mirrors: CompiledMirror[] = []
+    if (route.mirror) {
+      // An unset mirror percentage mirrors everything; an explicit 0 mirrors nothing.
+      const percent = route.mirrorPercentage?.value ?? route.mirrorPercent ?? route.mirror_percent ?? 100
+      mirrors.push(
+        Object.freeze({ destination: this.destination(route.mirror, namespace).destination, percent }),
+      )
+    }
+    for (const m of route.mirrors ?? []) {
+      mirrors.push(
+        Object.freeze({
+          destination: this.destination(m.destination, namespace).destination,
+          percent: m.percentage?.value ?? 100,
+        }),
+      )
+    }
+    return Object.freeze(mirrors)
+  }
+
+  data<T>(value: T): T {
+    return this.#interner.data(value)
+  }
 }
 
 export function weighted(destinations: RouteDestination[]): WeightedDestinations {
@@ -169,136 +348,62 @@ export function weighted(destinations: RouteDestination[]): WeightedDestinations
   })
 }
 
-function destination(
-  d: { host: string; subset?: string; port?: { number?: number } },
-  namespace: string,
-  resolve: HostResolver,
-  weight = 0,
-  headers?: {
-    request?: Parameters<typeof headerOperations>[0]
-    response?: Parameters<typeof headerOperations>[0]
-  },
-): RouteDestination {
-  return Object.freeze({
-    host: resolve(d.host, namespace),
-    subset: d.subset || undefined,
-    port: d.port?.number,
-    weight,
-    requestHeaders: headerOperations(headers?.request),
-    responseHeaders: headerOperations(headers?.response),
-  })
-}
-
 function ms(duration: string | undefined): number | undefined {
   return duration === undefined ? undefined : parseDurationMs(duration)
 }
 
-function compileRoute(
-  route: HTTPRoute,
-  index: number,
-  vs: VirtualService,
-  resolve: HostResolver,
-): CompiledHttpRoute {
-  const ns = vs.metadata.namespace
-  const source = `${resourceKey(vs)}#http[${index}]`
-  let action: RouteAction
+function compileAction(route: HTTPRoute, ns: string, compiler: RouteCompiler): RouteAction {
   if (route.redirect) {
     const r = route.redirect
-    action = {
+    return Object.freeze({
       kind: 'redirect',
-      ...(r.uri ? { uri: r.uri } : {}),
-      ...(r.prefixRewrite !== undefined ? { prefixRewrite: r.prefixRewrite } : {}),
-      ...(r.authority ? { authority: r.authority } : {}),
-      ...(r.scheme ? { scheme: r.scheme } : {}),
+      ...(r.uri ? { uri: compiler.string(r.uri) } : {}),
+      ...(r.prefixRewrite !== undefined ? { prefixRewrite: compiler.string(r.prefixRewrite) } : {}),
+      ...(r.authority ? { authority: compiler.string(r.authority) } : {}),
+      ...(r.scheme ? { scheme: compiler.string(r.scheme) } : {}),
       ...(r.port !== undefined ? { port: r.port } : {}),
       ...(r.derivePort ? { derivePort: r.derivePort } : {}),
       status: r.redirectCode ?? 301,
-    }
-  } else if (route.directResponse) {
-    const body = route.directResponse.body
-    const text = body?.string ?? (body?.bytes !== undefined ? atob(body.bytes) : undefined)
-    action = {
-      kind: 'directResponse',
-      status: route.directResponse.status,
-      ...(text !== undefined ? { body: text } : {}),
-    }
-  } else if (route.delegate) {
-    action = { kind: 'delegate', name: route.delegate.name ?? '', namespace: route.delegate.namespace ?? ns }
-  } else {
-    action = {
-      kind: 'route',
-      destinations: weighted(
-        (route.route ?? []).map((d) => destination(d.destination, ns, resolve, d.weight ?? 0, d.headers)),
-      ),
-    }
-  }
-  const mirrors: CompiledMirror[] = []
-  if (route.mirror) {
-    // An unset mirror percentage mirrors everything; an explicit 0 mirrors nothing.
-    const percent = route.mirrorPercentage?.value ?? route.mirrorPercent ?? route.mirror_percent ?? 100
-    mirrors.push({ destination: destination(route.mirror, ns, resolve), percent })
-  }
-  for (const m of route.mirrors ?? []) {
-    mirrors.push({
-      destination: destination(m.destination, ns, resolve),
-      percent: m.percentage?.value ?? 100,
     })
   }
-  const fault = route.fault
-  const delayMs = ms(fault?.delay?.fixedDelay)
-  const compiledFault: CompiledFault | undefined = fault
-    ? {
-        ...(fault.delay && delayMs !== undefined
-          ? {
-              delay: {
-                fixedDelayMs: delayMs,
-                percent: fault.delay.percentage?.value ?? fault.delay.percent ?? 0,
-              },
-            }
-          : {}),
-        ...(fault.abort
-          ? {
-              abort: {
-                ...(fault.abort.httpStatus !== undefined ? { httpStatus: fault.abort.httpStatus } : {}),
-                ...(fault.abort.grpcStatus !== undefined ? { grpcStatus: fault.abort.grpcStatus } : {}),
-                percent: fault.abort.percentage?.value ?? 0,
-              },
-            }
-          : {}),
-      }
-    : undefined
-  const rewrite = route.rewrite
-  const requestHeaders = headerOperations(route.headers?.request)
-  const responseHeaders = headerOperations(route.headers?.response)
+  if (route.directResponse) {
+    const body = route.directResponse.body
+    const text = body?.string ?? (body?.bytes !== undefined ? atob(body.bytes) : undefined)
+    return Object.freeze({
+      kind: 'directResponse',
+      status: route.directResponse.status,
+      ...(text !== undefined ? { body: compiler.string(text) } : {}),
+    })
+  }
+  if (route.delegate) {
+    return Object.freeze({
+      kind: 'delegate',
+      name: compiler.string(route.delegate.name ?? ''),
+      namespace: compiler.string(route.delegate.namespace ?? ns),
+    })
+  }
+  return compiler.routeAction(route.route ?? [], ns)
+}
+
+function compileRoute(
+  route: HTTPRoute,
+  source: string,
+  ns: string,
+  compiler: RouteCompiler,
+): CompiledHttpRoute {
   return Object.freeze({
     source,
-    name: route.name,
-    matches: Object.freeze((route.match ?? []).map(compileMatch)),
-    action: Object.freeze(action),
-    rewrite: rewrite
-      ? Object.freeze({
-          uri: rewrite.uri,
-          uriRegex:
-            rewrite.uriRegexRewrite?.match !== undefined
-              ? compileUriRegexRewrite(rewrite.uriRegexRewrite.match, rewrite.uriRegexRewrite.rewrite ?? '')
-              : undefined,
-          authority: rewrite.authority,
-        })
-      : undefined,
-    requestHeaders,
-    responseHeaders,
+    name: compiler.optionalString(route.name),
+    matches: compiler.matches(route.match),
+    action: compileAction(route, ns, compiler),
+    rewrite: compiler.rewrite(route.rewrite),
+    requestHeaders: compiler.headerOperations(route.headers?.request),
+    responseHeaders: compiler.headerOperations(route.headers?.response),
     timeoutMs: ms(route.timeout),
-    retries: route.retries
-      ? Object.freeze({
-          attempts: route.retries.attempts ?? 0,
-          perTryTimeoutMs: ms(route.retries.perTryTimeout),
-          retryOn: route.retries.retryOn,
-          retryRemoteLocalities: route.retries.retryRemoteLocalities ?? undefined,
-        })
-      : undefined,
-    fault: compiledFault ? Object.freeze(compiledFault) : undefined,
-    mirrors: Object.freeze(mirrors),
-    corsPolicy: route.corsPolicy,
+    retries: compiler.retries(route.retries),
+    fault: compiler.fault(route.fault),
+    mirrors: compiler.mirrors(route, ns),
+    corsPolicy: route.corsPolicy ? compiler.data(route.corsPolicy) : undefined,
   })
 }
 
@@ -308,16 +413,26 @@ export function appliesToMesh(vs: VirtualService): boolean {
   return gateways.length === 0 || gateways.includes('mesh')
 }
 
-export function compileVirtualService(vs: VirtualService, resolve: HostResolver): CompiledVirtualService {
-  const ns = vs.metadata.namespace
+export function compileVirtualService(
+  vs: VirtualService,
+  resolve: HostResolver,
+  interner: Interner = new Interner(),
+): CompiledVirtualService {
+  const compiler = new RouteCompiler(interner, resolve)
+  const ns = interner.string(vs.metadata.namespace)
+  const source = interner.string(resourceKey(vs))
   const exportTo = vs.spec.exportTo
   return Object.freeze({
-    source: resourceKey(vs),
+    source,
     namespace: ns,
     ...(exportTo && !exportTo.includes('*')
-      ? { exportTo: new Set(exportTo.map((e) => (e === '.' ? ns : e))) }
+      ? { exportTo: new Set(exportTo.map((e) => interner.string(e === '.' ? ns : e))) }
       : {}),
-    hosts: Object.freeze((vs.spec.hosts ?? []).map((h) => resolve(h, ns))),
-    http: Object.freeze((vs.spec.http ?? []).map((r, i) => compileRoute(r, i, vs, resolve))),
+    hosts: Object.freeze((vs.spec.hosts ?? []).map((h) => interner.string(resolve(h, ns)))),
+    http: Object.freeze(
+      (vs.spec.http ?? []).map((r, i) =>
+        compileRoute(r, interner.unique(`${source}#http[${i}]`), ns, compiler),
+      ),
+    ),
   })
 }

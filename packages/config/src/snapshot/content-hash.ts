@@ -26,7 +26,26 @@ function feed(state: State, text: string): void {
   state.h2 = h2
 }
 
+/** Feeds `JSON.stringify(text)` without making it: most strings need no escape. */
+function feedString(state: State, text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    // Quote, backslash, control characters and surrogates (escaped when alone): JSON's own rules.
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      feed(state, JSON.stringify(text))
+      return
+    }
+  }
+  feed(state, '"')
+  feed(state, text)
+  feed(state, '"')
+}
+
 function feedValue(state: State, value: unknown): void {
+  if (typeof value === 'string') {
+    feedString(state, value)
+    return
+  }
   if (value === null || typeof value !== 'object') {
     feed(state, JSON.stringify(value) ?? 'null')
     return
@@ -47,7 +66,7 @@ function feedValue(state: State, value: unknown): void {
   feed(state, '{')
   keys.forEach((k, i) => {
     if (i > 0) feed(state, ',')
-    feed(state, JSON.stringify(k))
+    feedString(state, k)
     feed(state, ':')
     feedValue(state, record[k])
   })

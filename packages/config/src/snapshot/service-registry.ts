@@ -1,6 +1,7 @@
 import type { Resource, ServiceEntry, WorkloadEntry } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
+import { Interner } from './interner.js'
 
 /** An endpoint a workload registered at run time (from the control plane, or the `registry` option). */
 export interface RegistryEndpoint {
@@ -87,18 +88,40 @@ interface EndpointFields {
   readonly serviceAccount?: string
 }
 
-function endpoint(e: EndpointFields, port: number, mtls: boolean, source: string): Endpoint {
-  return Object.freeze({
-    address: e.address ?? '',
+const NO_PORTS: Readonly<Record<string, number>> = Object.freeze({})
+const EMPTY: readonly never[] = Object.freeze([])
+
+// Objects made by the thousand are built without spreads: V8 can give each object built through
+// a spread its own hidden class, which costs more than the object.
+
+function endpoint(
+  e: EndpointFields,
+  port: number,
+  mtls: boolean,
+  source: string,
+  interner: Interner,
+): Endpoint {
+  const made: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+    address: interner.string(e.address ?? ''),
     port,
-    ports: Object.freeze({ ...(e.ports ?? {}) }),
-    labels: Object.freeze({ ...(e.labels ?? {}) }),
-    ...(e.locality ? { locality: e.locality } : {}),
+    ports: e.ports && Object.keys(e.ports).length > 0 ? interner.data({ ...e.ports }) : NO_PORTS,
+    labels: interner.data({ ...(e.labels ?? {}) }),
     weight: e.weight ?? 1,
-    ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
     mtls,
     source,
-  })
+  }
+  if (e.locality) made.locality = interner.string(e.locality)
+  if (e.serviceAccount) made.serviceAccount = interner.string(e.serviceAccount)
+  return Object.freeze(made)
+}
+
+function workload(
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+  serviceAccount: string | undefined,
+  source: string,
+): WorkloadInfo {
+  return serviceAccount ? { namespace, labels, serviceAccount, source } : { namespace, labels, source }
 }
 
 /**
@@ -109,10 +132,11 @@ export function buildServiceRegistry(
   resources: readonly Resource[],
   registry: readonly RegistryEndpoint[],
   resolve: HostResolver,
+  interner: Interner = new Interner(),
 ): { services: Map<string, ServiceInfo>; workloads: WorkloadInfo[] } {
   const services = new Map<string, MutableService>()
   const workloads: WorkloadInfo[] = []
-  const serviceFor = (host: string, namespace: string, init: Partial<MutableService>) => {
+  const serviceFor = (host: string, namespace: string) => {
     let s = services.get(host)
     if (!s) {
       s = {
@@ -123,7 +147,6 @@ export function buildServiceRegistry(
         location: 'MESH_INTERNAL',
         resolution: 'REGISTRY',
         sources: [],
-        ...init,
       }
       services.set(host, s)
     }
@@ -132,67 +155,72 @@ export function buildServiceRegistry(
   const workloadEntries = resources.filter((r): r is WorkloadEntry => r.kind === 'WorkloadEntry')
 
   for (const r of resources) {
-    const ns = r.metadata.namespace
+    const ns = interner.string(r.metadata.namespace)
     switch (r.kind) {
       case 'Service': {
-        const s = serviceFor(resolve(r.metadata.name, ns), ns, {})
-        s.sources.push(resourceKey(r))
+        const s = serviceFor(interner.string(resolve(r.metadata.name, ns)), ns)
+        s.sources.push(interner.string(resourceKey(r)))
         for (const p of r.spec.ports ?? []) {
           s.ports.push({
             number: p.port,
-            ...(p.name ? { name: p.name } : {}),
+            ...(p.name ? { name: interner.string(p.name) } : {}),
             ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
           })
         }
         break
       }
       case 'Deployment': {
-        const labels = r.spec.template?.metadata?.labels ?? {}
         const sa = r.spec.template?.spec?.serviceAccountName
-        workloads.push({
-          namespace: ns,
-          labels,
-          ...(sa ? { serviceAccount: sa } : {}),
-          source: resourceKey(r),
-        })
+        workloads.push(
+          workload(
+            ns,
+            interner.data({ ...(r.spec.template?.metadata?.labels ?? {}) }),
+            sa ? interner.string(sa) : undefined,
+            interner.string(resourceKey(r)),
+          ),
+        )
         break
       }
       case 'WorkloadEntry':
-        workloads.push({
-          namespace: ns,
-          labels: r.spec.labels ?? {},
-          ...(r.spec.serviceAccount ? { serviceAccount: r.spec.serviceAccount } : {}),
-          source: resourceKey(r),
-        })
+        workloads.push(
+          workload(
+            ns,
+            interner.data({ ...(r.spec.labels ?? {}) }),
+            r.spec.serviceAccount ? interner.string(r.spec.serviceAccount) : undefined,
+            interner.string(resourceKey(r)),
+          ),
+        )
         break
       case 'ServiceEntry':
-        addServiceEntry(r, serviceFor, workloadEntries, resolve)
+        addServiceEntry(r, serviceFor, workloadEntries, resolve, interner)
         break
       default:
         break
     }
   }
   for (const e of registry) {
-    const host = resolve(e.service, e.namespace)
-    const s = serviceFor(host, e.namespace, {})
+    const namespace = interner.string(e.namespace)
+    const host = interner.string(resolve(e.service, namespace))
+    const s = serviceFor(host, namespace)
     if (!s.sources.includes('registry')) s.sources.push('registry')
-    s.endpoints.push(endpoint({ ...e, ports: {} }, e.port, e.mtls ?? false, 'registry'))
-    workloads.push({
-      namespace: e.namespace,
-      labels: e.labels ?? {},
-      ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
-      source: 'registry',
-    })
+    const added = endpoint({ ...e, ports: NO_PORTS }, e.port, e.mtls ?? false, 'registry', interner)
+    s.endpoints.push(added)
+    // The endpoint's copy of the labels: a workload's labels are its endpoint's.
+    workloads.push(workload(namespace, added.labels, added.serviceAccount, 'registry'))
   }
   const frozen = new Map<string, ServiceInfo>()
   for (const [host, s] of services) {
+    // A literal, not a spread of `s`: V8 gives a frozen copy of a spread its own hidden class.
     frozen.set(
       host,
       Object.freeze({
-        ...s,
-        ports: Object.freeze(s.ports),
-        endpoints: Object.freeze(s.endpoints),
-        sources: Object.freeze(s.sources),
+        host: s.host,
+        namespace: s.namespace,
+        ports: s.ports.length > 0 ? Object.freeze(s.ports) : EMPTY,
+        endpoints: s.endpoints.length > 0 ? Object.freeze(s.endpoints) : EMPTY,
+        location: s.location,
+        resolution: s.resolution,
+        sources: interner.value(`sources\0${s.sources.join('\n')}`, () => Object.freeze(s.sources)),
       }),
     )
   }
@@ -201,16 +229,18 @@ export function buildServiceRegistry(
 
 function addServiceEntry(
   se: ServiceEntry,
-  serviceFor: (host: string, namespace: string, init: Partial<MutableService>) => MutableService,
+  serviceFor: (host: string, namespace: string) => MutableService,
   workloadEntries: readonly WorkloadEntry[],
   resolve: HostResolver,
+  interner: Interner,
 ) {
-  const ns = se.metadata.namespace
+  const ns = interner.string(se.metadata.namespace)
+  const source = interner.string(resourceKey(se))
   const spec = se.spec
   const ports: ServicePort[] = (spec.ports ?? []).map((p) => ({
     number: p.number,
-    name: p.name,
-    ...(p.protocol ? { protocol: p.protocol } : {}),
+    name: p.name === undefined ? undefined : interner.string(p.name),
+    ...(p.protocol ? { protocol: interner.string(p.protocol) } : {}),
     ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
   }))
   const firstPort = ports[0]?.targetPort ?? ports[0]?.number ?? 80
@@ -219,21 +249,23 @@ function addServiceEntry(
   const portOf = (mapped: Readonly<Record<string, number>> | undefined) =>
     (firstName !== undefined ? mapped?.[firstName] : undefined) ?? firstPort
   const endpoints: Endpoint[] = (spec.endpoints ?? []).map((e) =>
-    endpoint(e, portOf(e.ports), false, resourceKey(se)),
+    endpoint(e, portOf(e.ports), false, source, interner),
   )
   if (spec.workloadSelector) {
     for (const we of workloadEntries) {
       if (we.metadata.namespace === ns && selects(spec.workloadSelector.labels, we.spec.labels ?? {})) {
-        endpoints.push(endpoint(we.spec, portOf(we.spec.ports), false, resourceKey(we)))
+        endpoints.push(
+          endpoint(we.spec, portOf(we.spec.ports), false, interner.string(resourceKey(we)), interner),
+        )
       }
     }
   }
   for (const raw of spec.hosts) {
-    const host = resolve(raw, ns)
-    const s = serviceFor(host, ns, {})
+    const host = interner.string(resolve(raw, ns))
+    const s = serviceFor(host, ns)
     s.location = spec.location ?? 'MESH_EXTERNAL'
     s.resolution = spec.resolution ?? 'NONE'
-    s.sources.push(resourceKey(se))
+    s.sources.push(source)
     for (const p of ports) if (!s.ports.some((q) => q.number === p.number)) s.ports.push(p)
     s.endpoints.push(...endpoints)
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigInvalidError } from '../errors.js'
 import { loadConfig } from '../load-config.js'
-import type { Resource } from '../model/resource.js'
+import type { DestinationRule, Resource } from '../model/resource.js'
 import { istioFiles } from '../test-support/istio-fixtures.js'
+import { mergeTrafficPolicy } from './compile-destination-rule.js'
 import { HostIndex } from './host-index.js'
 import { resolveHost } from './host-name.js'
 import { compileSnapshot } from './snapshot.js'
@@ -319,6 +320,115 @@ spec:
     expect(() => {
       ;(snapshot as { version: string }).version = 'x'
     }).toThrow(TypeError)
+  })
+
+  it('keeps the resources by kind and name only: their specs live on compiled', () => {
+    const rs = resources('destination-rule-all.yaml', 'virtual-service-reviews-80-20.yaml').map((r) =>
+      r.kind === 'VirtualService' ? { ...r, metadata: { ...r.metadata, resourceVersion: '7' } } : r,
+    )
+    const snapshot = compileSnapshot(rs)
+    expect(snapshot.resources.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`)).toEqual(
+      rs.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`).sort(),
+    )
+    expect(snapshot.resources.find((r) => r.kind === 'VirtualService')?.metadata.resourceVersion).toBe('7')
+    expect(snapshot.resources.find((r) => r.kind === 'DestinationRule')?.metadata).not.toHaveProperty(
+      'resourceVersion',
+    )
+    expect(snapshot.resources[0]).not.toHaveProperty('spec')
+  })
+
+  it('shares equal compiled parts between routes and keeps unequal ones apart', () => {
+    const service = (name: string, retries: number) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}}
+spec:
+  hosts: [${name}]
+  http:
+  - match:
+    - headers: {x-tenant: {exact: a}}
+    route:
+    - destination: {host: ${name}, subset: v1}
+    retries: {attempts: ${retries}, retryOn: 5xx}
+  - match:
+    - headers: {x-tenant: {exact: b}}
+    route:
+    - destination: {host: ${name}, subset: v1}
+    retries: {attempts: 2, retryOn: 5xx}
+    headers: {request: {set: {x-rule: second}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}}
+spec:
+  host: ${name}
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 10}}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+`
+    const snapshot = compileSnapshot(yaml(`${service('a', 2)}---\n${service('b', 3)}`))
+    const routes = (host: string) =>
+      snapshot.virtualServiceFor(`${host}.default.svc.cluster.local`, 'default')?.http ?? []
+    const [a1, a2] = routes('a')
+    const [b1] = routes('b')
+    const destinations = (r: typeof a1) =>
+      r?.action.kind === 'route' ? r.action.destinations.destinations : undefined
+    expect(a1?.retries).toBe(a2?.retries)
+    expect(b1?.retries).not.toBe(a1?.retries)
+    expect(b1?.retries).toEqual({ ...a1?.retries, attempts: 3 })
+    expect(a1?.matches[0]?.headers[0]?.[1]).toBe(b1?.matches[0]?.headers[0]?.[1])
+    expect(a1?.matches[0]).not.toBe(a2?.matches[0])
+    expect(destinations(a1)?.[0]).toBe(destinations(a2)?.[0])
+    expect(destinations(a1)?.[0]).not.toBe(destinations(b1)?.[0])
+    expect(a1?.requestHeaders).toBeUndefined()
+    expect(a2?.requestHeaders?.set).toEqual([['x-rule', 'second']])
+    const dr = (host: string) => snapshot.destinationRuleFor(`${host}.default.svc.cluster.local`, 'default')
+    expect(dr('a')?.policy('v1', undefined)).toBe(dr('b')?.policy(undefined, 80))
+    expect(dr('a')?.subsets).toBe(dr('b')?.subsets)
+    expect(dr('a')?.host).not.toBe(dr('b')?.host)
+  })
+
+  it('answers, for every subset and port, the policy mergeTrafficPolicy makes', () => {
+    const text = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN}
+    connectionPool: {tcp: {maxConnections: 100}}
+    portLevelSettings:
+    - port: {number: 9080}
+      loadBalancer: {simple: LEAST_REQUEST}
+    - port: {number: 9443}
+      connectionPool: {tcp: {maxConnections: 100}}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      loadBalancer: {simple: RANDOM}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 8080}
+        outlierDetection: {consecutive5xxErrors: 3}
+  - name: v3
+    labels: {version: v3}
+    trafficPolicy:
+      loadBalancer: {simple: ROUND_ROBIN}
+      connectionPool: {tcp: {maxConnections: 100}}
+`
+    const [resource] = yaml(text) as [DestinationRule]
+    const spec = resource.spec
+    const dr = compileSnapshot([resource]).destinationRuleFor('reviews.default.svc.cluster.local', 'default')
+    for (const subset of [undefined, 'v1', 'v2', 'v3', 'unknown']) {
+      for (const port of [undefined, 80, 8080, 9080, 9443]) {
+        const subsetPolicy = spec.subsets?.find((s) => s.name === subset)?.trafficPolicy
+        expect(dr?.policy(subset, port), `${subset}:${port}`).toEqual(
+          mergeTrafficPolicy(spec.trafficPolicy, subsetPolicy, port),
+        )
+      }
+    }
   })
 
   it('refuses invalid resources whole, with every error, and compiles nothing', () => {

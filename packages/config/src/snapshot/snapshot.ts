@@ -1,6 +1,6 @@
 import { ConfigInvalidError } from '../errors.js'
 import { hasErrors } from '../model/diagnostic.js'
-import type { DestinationRule, Resource, VirtualService } from '../model/resource.js'
+import type { DestinationRule, Kind, Resource, VirtualService } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import { objectDocument } from '../parse/parse-documents.js'
 import { validateDocuments } from '../validate/validate-documents.js'
@@ -13,6 +13,7 @@ import {
 import { contentHash } from './content-hash.js'
 import { HostIndex } from './host-index.js'
 import { DEFAULT_DOMAIN_SUFFIX, type HostResolver, resolveHost, splitServiceHost } from './host-name.js'
+import { Interner } from './interner.js'
 import { PolicyIndex, type WorkloadPolicies } from './policy-index.js'
 import {
   buildServiceRegistry,
@@ -33,6 +34,19 @@ export interface SnapshotOptions {
   readonly trusted?: boolean
 }
 
+/**
+ * A resource a snapshot was compiled from, by name. Its spec lives on only in compiled form (and,
+ * for policies, in `policiesFor`): the control plane's store or the config files hold the rest.
+ */
+export interface ResourceRef {
+  readonly kind: Kind
+  readonly metadata: {
+    readonly name: string
+    readonly namespace: string
+    readonly resourceVersion?: string
+  }
+}
+
 function visibleTo(item: { namespace: string; exportTo?: ReadonlySet<string> }, namespace: string): boolean {
   return !item.exportTo || item.exportTo.has(namespace)
 }
@@ -44,7 +58,6 @@ function visibleTo(item: { namespace: string; exportTo?: ReadonlySet<string> }, 
  */
 export class Snapshot {
   readonly version: string
-  readonly resources: readonly Resource[]
   readonly rootNamespace: string
   readonly domainSuffix: string
   readonly outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY'
@@ -56,14 +69,24 @@ export class Snapshot {
   /** Every namespace the config or the registry names: what makes `name.namespace` a service. */
   readonly namespaces: ReadonlySet<string>
   readonly #resolve: HostResolver
+  /** `Kind/namespace/name` of each resource, sorted, and its `resourceVersion` where any has one. */
+  readonly #keys: readonly string[]
+  readonly #resourceVersions: readonly (string | undefined)[] | undefined
+  #resources: readonly ResourceRef[] | undefined
 
   /** Use `compileSnapshot`, which validates first. */
   constructor(resources: readonly Resource[], options: SnapshotOptions = {}) {
     const domain = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX
     const registry = options.registry ?? []
     // Sorted so that the first of two rules for one host is the same in every process.
-    const sorted = [...resources].sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : 1))
-    this.resources = Object.freeze(sorted)
+    const interner = new Interner()
+    const keyed = resources.map((r) => [interner.string(resourceKey(r)), r] as const)
+    keyed.sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    const sorted = keyed.map(([, r]) => r)
+    this.#keys = Object.freeze(keyed.map(([key]) => key))
+    this.#resourceVersions = sorted.some((r) => r.metadata.resourceVersion !== undefined)
+      ? Object.freeze(sorted.map((r) => r.metadata.resourceVersion))
+      : undefined
     this.rootNamespace = options.rootNamespace ?? 'istio-system'
     this.domainSuffix = domain
     this.outboundTrafficPolicy = options.outboundTrafficPolicy ?? 'ALLOW_ANY'
@@ -80,24 +103,46 @@ export class Snapshot {
       outbound: this.outboundTrafficPolicy,
     })
     const namespaces = new Set(['default', this.rootNamespace])
-    for (const r of sorted) namespaces.add(r.metadata.namespace)
-    for (const e of registry) namespaces.add(e.namespace)
+    for (const r of sorted) namespaces.add(interner.string(r.metadata.namespace))
+    for (const e of registry) namespaces.add(interner.string(e.namespace))
     this.namespaces = namespaces
-    const resolve: HostResolver = (host, namespace) => resolveHost(host, namespace, domain, namespaces)
+    const resolve = hostResolver(domain, namespaces)
     this.#resolve = resolve
-    const { services, workloads } = buildServiceRegistry(sorted, registry, resolve)
+    const resolveOnce = interner.resolver(resolve)
+    const { services, workloads } = buildServiceRegistry(sorted, registry, resolveOnce, interner)
     this.services = services
     this.workloads = Object.freeze(workloads)
     const vs = sorted
       .filter((r): r is VirtualService => r.kind === 'VirtualService' && appliesToMesh(r))
-      .map((r) => compileVirtualService(r, resolve))
+      .map((r) => compileVirtualService(r, resolveOnce, interner))
     this.virtualServices = new HostIndex(vs.flatMap((v) => v.hosts.map((h) => [h, v] as const)))
     const dr = sorted
       .filter((r): r is DestinationRule => r.kind === 'DestinationRule')
-      .map((r) => compileDestinationRule(r, resolve))
+      .map((r) => compileDestinationRule(r, resolveOnce, interner))
     this.destinationRules = new HostIndex(dr.map((d) => [d.host, d] as const))
     this.policies = new PolicyIndex(sorted, this.rootNamespace)
+    interner.clear()
     Object.freeze(this)
+  }
+
+  /** The resources compiled, sorted by kind, namespace and name. */
+  get resources(): readonly ResourceRef[] {
+    // Made when first asked for (tests, benchmarks): a running mesh has no use for them.
+    this.#resources ??= Object.freeze(
+      this.#keys.map((key, i) => {
+        const [kind, namespace, name] = key.split('/') as [Kind, string, string]
+        const resourceVersion = this.#resourceVersions?.[i]
+        return Object.freeze({
+          kind,
+          metadata: Object.freeze({
+            name,
+            namespace,
+            ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+          }),
+        })
+      }),
+    )
+    return this.#resources
   }
 
   /** The FQDN a caller in `namespace` means by `host`. */
@@ -138,12 +183,17 @@ export class Snapshot {
   toJSON(): object {
     return {
       version: this.version,
-      resources: this.resources.length,
+      resources: this.#keys.length,
       services: [...this.services.keys()].sort(),
       virtualServiceHosts: this.virtualServices.hosts().sort(),
       destinationRuleHosts: this.destinationRules.hosts().sort(),
     }
   }
+}
+
+/** Made outside the constructor, whose scope (the interner, the parsed resources) it would keep alive. */
+function hostResolver(domain: string, namespaces: ReadonlySet<string>): HostResolver {
+  return (host, namespace) => resolveHost(host, namespace, domain, namespaces)
 }
 
 function pick<T extends { namespace: string; exportTo?: ReadonlySet<string> }>(

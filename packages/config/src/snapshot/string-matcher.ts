@@ -1,3 +1,4 @@
+import type { RE2JS } from 're2js'
 import { compileRe2 } from './re2.js'
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex' | 'present'
@@ -11,53 +12,66 @@ export interface StringMatcher {
   toString(): string
 }
 
+type Test = (this: Matcher, input: string) => boolean
+
+function exactTest(this: Matcher, s: string): boolean {
+  return s === this.want
+}
+function exactIgnoreCaseTest(this: Matcher, s: string): boolean {
+  return s.toLowerCase() === this.want
+}
+function prefixTest(this: Matcher, s: string): boolean {
+  return s.startsWith(this.want)
+}
+function prefixIgnoreCaseTest(this: Matcher, s: string): boolean {
+  return s.toLowerCase().startsWith(this.want)
+}
+function regexTest(this: Matcher, s: string): boolean {
+  return (this.re as RE2JS).matches(s)
+}
+function presentTest(): boolean {
+  return true
+}
+
+/**
+ * Every kind is one class with the test as a field: matching reads one object shape whatever the
+ * kind, and a matcher costs one object, not an object and its closures.
+ */
+class Matcher implements StringMatcher {
+  readonly kind: StringMatchKind
+  readonly value: string
+  readonly ignoreCase: boolean
+  readonly test: Test
+  /** The value to compare with, lower-cased when case is ignored. */
+  readonly want: string
+  readonly re: RE2JS | undefined
+
+  constructor(kind: StringMatchKind, value: string, ignoreCase: boolean, test: Test, re?: RE2JS) {
+    this.kind = kind
+    this.value = value
+    this.ignoreCase = ignoreCase
+    this.test = test
+    this.want = ignoreCase ? value.toLowerCase() : value
+    this.re = re
+    Object.freeze(this)
+  }
+
+  toString(): string {
+    return this.kind === 'present' ? 'present' : `${this.kind} ${JSON.stringify(this.value)}`
+  }
+}
+
 export function compileStringMatch(
   match: { exact?: string; prefix?: string; regex?: string } | undefined,
   ignoreCase = false,
 ): StringMatcher {
-  if (match?.exact !== undefined) return exact(match.exact, ignoreCase)
-  if (match?.prefix !== undefined) return prefix(match.prefix, ignoreCase)
-  if (match?.regex !== undefined) return regex(match.regex, ignoreCase)
+  if (match?.exact !== undefined)
+    return new Matcher('exact', match.exact, ignoreCase, ignoreCase ? exactIgnoreCaseTest : exactTest)
+  if (match?.prefix !== undefined)
+    return new Matcher('prefix', match.prefix, ignoreCase, ignoreCase ? prefixIgnoreCaseTest : prefixTest)
+  if (match?.regex !== undefined)
+    return new Matcher('regex', match.regex, ignoreCase, regexTest, compileRe2(match.regex, ignoreCase))
   return PRESENT
 }
 
-function exact(value: string, ignoreCase: boolean): StringMatcher {
-  const want = ignoreCase ? value.toLowerCase() : value
-  return {
-    kind: 'exact',
-    value,
-    ignoreCase,
-    test: ignoreCase ? (s) => s.toLowerCase() === want : (s) => s === want,
-    toString: () => `exact ${JSON.stringify(value)}`,
-  }
-}
-
-function prefix(value: string, ignoreCase: boolean): StringMatcher {
-  const want = ignoreCase ? value.toLowerCase() : value
-  return {
-    kind: 'prefix',
-    value,
-    ignoreCase,
-    test: ignoreCase ? (s) => s.toLowerCase().startsWith(want) : (s) => s.startsWith(want),
-    toString: () => `prefix ${JSON.stringify(value)}`,
-  }
-}
-
-function regex(value: string, ignoreCase: boolean): StringMatcher {
-  const re = compileRe2(value, ignoreCase)
-  return {
-    kind: 'regex',
-    value,
-    ignoreCase,
-    test: (s) => re.matches(s),
-    toString: () => `regex ${JSON.stringify(value)}`,
-  }
-}
-
-const PRESENT: StringMatcher = Object.freeze({
-  kind: 'present' as const,
-  value: '',
-  ignoreCase: false,
-  test: () => true,
-  toString: () => 'present',
-})
+const PRESENT: StringMatcher = new Matcher('present', '', false, presentTest)

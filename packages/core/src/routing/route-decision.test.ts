@@ -430,6 +430,27 @@ describe('route actions', () => {
     expect(d.responseHeaders.map((h) => h.remove)).toEqual([['x-internal']])
   })
 
+  it('two rules naming one destination alike each send their own header operations', () => {
+    // The compiled destination is shared by both rules; the operations are joined per rule.
+    const dest =
+      '    route:\n    - destination: {host: reviews}\n      headers:\n        request: {set: {x-level: destination}}\n'
+    const s = snapshotOf(
+      vs(
+        `  - match:\n    - headers: {x-rule: {exact: first}}\n    headers:\n      request: {set: {x-level: route}}\n${dest}  - match:\n    - headers: {x-rule: {exact: second}}\n${dest}  - route:\n    - destination: {host: reviews}\n`,
+      ),
+    )
+    const sets = (rule: string) => {
+      const d = routeRequest(s, request({ headers: { 'x-rule': rule } }), () => 0)
+      if (d.kind !== 'forward') throw new Error(d.kind)
+      return d.requestHeaders.map((h) => h.set)
+    }
+    for (const _ of [1, 2]) {
+      expect(sets('first')).toEqual([[['x-level', 'destination']], [['x-level', 'route']]])
+      expect(sets('second')).toEqual([[['x-level', 'destination']]])
+      expect(sets('other')).toEqual([])
+    }
+  })
+
   it('Istio: the route timeout spans the call', () => {
     const s = snapshotOf(vs('  - timeout: 1.5s\n    route:\n    - destination: {host: reviews}\n'))
     expect(routeRequest(s, request(), () => 0)).toMatchObject({ timeoutMs: 1500 })

@@ -1,6 +1,7 @@
 import type {
   CompiledHttpRoute,
   CompiledMatch,
+  CompiledRetries,
   CorsPolicy,
   HeaderOperations,
   RouteDestination,
@@ -71,13 +72,16 @@ export type RouteDecision =
 
 const EMPTY: readonly never[] = Object.freeze([])
 const DEFAULT_RETRY = compileRetryPolicy(undefined)
-const retryPolicies = new WeakMap<CompiledHttpRoute, RetryPolicy>()
+// By the compiled retries, which equal routes share: one policy object for all of them.
+const retryPolicies = new WeakMap<CompiledRetries, RetryPolicy>()
 
 function retryPolicyOf(route: CompiledHttpRoute): RetryPolicy {
-  let policy = retryPolicies.get(route)
+  const retries = route.retries
+  if (!retries) return DEFAULT_RETRY
+  let policy = retryPolicies.get(retries)
   if (!policy) {
-    policy = route.retries ? compileRetryPolicy(route.retries) : DEFAULT_RETRY
-    retryPolicies.set(route, policy)
+    policy = compileRetryPolicy(retries)
+    retryPolicies.set(retries, policy)
   }
   return policy
 }
@@ -143,24 +147,45 @@ function redirectLocation(
   return `${scheme}://${authority}${path}${path.includes('?') ? '' : query}`
 }
 
-const headerOperations = new WeakMap<
-  RouteDestination,
-  { requestHeaders: readonly HeaderOperations[]; responseHeaders: readonly HeaderOperations[] }
->()
+interface HeaderOperationLists {
+  readonly requestHeaders: readonly HeaderOperations[]
+  readonly responseHeaders: readonly HeaderOperations[]
+}
 
-/** Destination-level operations, then route-level ones: fixed per destination, so listed once. */
-function headerOperationsOf(route: CompiledHttpRoute, destination: RouteDestination) {
-  let ops = headerOperations.get(destination)
+const NO_HEADER_OPERATIONS: HeaderOperationLists = Object.freeze({
+  requestHeaders: EMPTY,
+  responseHeaders: EMPTY,
+})
+// By route, then destination: a compiled destination is shared by every route that names it
+// alike, and the lists join its operations with the route's own.
+const headerOperations = new WeakMap<CompiledHttpRoute, Map<RouteDestination, HeaderOperationLists>>()
+
+/** Destination-level operations, then route-level ones: fixed per route and destination, so listed once. */
+function headerOperationsOf(route: CompiledHttpRoute, destination: RouteDestination): HeaderOperationLists {
+  if (
+    route.requestHeaders === undefined &&
+    route.responseHeaders === undefined &&
+    destination.requestHeaders === undefined &&
+    destination.responseHeaders === undefined
+  ) {
+    return NO_HEADER_OPERATIONS
+  }
+  let byDestination = headerOperations.get(route)
+  if (!byDestination) {
+    byDestination = new Map()
+    headerOperations.set(route, byDestination)
+  }
+  let ops = byDestination.get(destination)
   if (!ops) {
     const list = (...all: (HeaderOperations | undefined)[]) => {
       const present = all.filter((h): h is HeaderOperations => h !== undefined)
       return present.length ? Object.freeze(present) : EMPTY
     }
-    ops = {
+    ops = Object.freeze({
       requestHeaders: list(destination.requestHeaders, route.requestHeaders),
       responseHeaders: list(destination.responseHeaders, route.responseHeaders),
-    }
-    headerOperations.set(destination, ops)
+    })
+    byDestination.set(destination, ops)
   }
   return ops
 }
