@@ -76,6 +76,10 @@ export class WorkloadStatuses {
     return status
   }
 
+  get(instance: string): WorkloadStatus | undefined {
+    return this.#byInstance.get(instance)
+  }
+
   list(namespace?: string): WorkloadStatus[] {
     return [...this.#byInstance.values()].filter((s) => namespace === undefined || s.namespace === namespace)
   }

@@ -1,18 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { RegistryEndpoint, Resource } from '@weft/config'
+import type { RegistryEndpoint } from '@weft/config'
 import { Agent, request } from 'undici'
+import { type DeltaPayload, type SnapshotPayload, WatchedConfig } from './watched-config.js'
 
-/** What the control plane's watch stream delivers (docs/api.md). */
-export interface SnapshotPayload {
-  /** The control plane store whose history `version` counts in. */
-  readonly store?: string
-  readonly version: number
-  readonly resources: readonly Resource[]
-  readonly endpoints: readonly RegistryEndpoint[]
-  /** The mesh's roots (PEM), from the control plane's CA. */
-  readonly trustBundle?: string
-}
+export type { SnapshotPayload } from './watched-config.js'
 
 export interface ControlPlaneClientOptions {
   /** One or more replicas: tried in turn, the next after a failure. */
@@ -23,7 +16,7 @@ export interface ControlPlaneClientOptions {
   readonly service: string
   readonly namespace: string
   readonly labels: Readonly<Record<string, string>>
-  /** Applies a snapshot; returns why it was refused (the NACK's reason), or undefined (ACK). */
+  /** Applies the whole config; returns why it was refused (the NACK's reason), or undefined (ACK). */
   readonly apply: (payload: SnapshotPayload) => string | undefined
   /** Where the last good snapshot is kept, for a start while the control plane is away. */
   readonly cacheFile?: string
@@ -31,10 +24,33 @@ export interface ControlPlaneClientOptions {
   readonly onConnection?: (connected: boolean, url: string, error?: Error) => void
 }
 
+/** What the client last told the control plane about a version: ACK, or NACK with the reason. */
+interface Report {
+  readonly version: number
+  readonly error?: string
+  /** With a NACK: the version still in force. */
+  readonly applied?: number
+}
+
 const BACKOFF_MIN_MS = 100
 const BACKOFF_MAX_MS = 5_000
 // The control plane writes a keepalive every 15 s; twice that without a byte means the stream is dead.
 const READ_TIMEOUT_MS = 35_000
+// Reports (ACK/NACK) and disk-cache writes are bookkeeping, not part of applying a version.
+// Each waits a random while, so that a change reaching every instance on a host (or every
+// instance of the mesh, at the control plane) is applied everywhere first and does not come
+// back as one burst; and each goes at most once per interval, the newest version then, so that
+// a burst of changes costs one report and one write. `weft status` shows an isolated change's
+// apply within REPORT_WAIT_MS and a burst's within the interval; a restart while the control
+// plane is away may start up to an interval behind.
+const REPORT_WAIT_MS: readonly [min: number, max: number] = [10, 50]
+const CACHE_WAIT_MS: readonly [min: number, max: number] = [100, 500]
+const BOOKKEEPING_INTERVAL_MS = 1_000
+
+/** How long to wait before bookkeeping last done at `lastMs` (0: never). */
+function bookkeepingDelayMs([min, max]: readonly [number, number], lastMs: number): number {
+  return Math.max(min + Math.random() * (max - min), lastMs + BOOKKEEPING_INTERVAL_MS - Date.now())
+}
 
 /** Full jitter, as AWS describes it: a random wait up to the capped exponential. */
 function backoffMs(failures: number): number {
@@ -42,12 +58,11 @@ function backoffMs(failures: number): number {
 }
 
 /**
- * Replaces the cache file atomically (a temporary file renamed over it), without fsync: it is a
- * cache — the control plane holds the truth — so a crash may cost the newest version, never a
- * torn file; and an fsync per instance per change would slow every change down.
+ * Replaces the cache file atomically (a temporary file of this writer's own renamed over it),
+ * without fsync: it is a cache — the control plane holds the truth — so a crash may cost the
+ * newest version, never a torn file; and an fsync per change would slow every change down.
  */
-async function writeCache(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`
+async function writeCache(path: string, temp: string, text: string): Promise<void> {
   try {
     await writeFile(temp, text, { mode: 0o600 })
   } catch (error) {
@@ -60,32 +75,48 @@ async function writeCache(path: string, text: string): Promise<void> {
 
 /**
  * The SDK's connection to the control plane: a watch stream (server-sent events) that delivers
- * snapshots, each applied and answered with ACK or NACK; reconnection with jittered back-off
- * across the replicas, resuming from the version it has; endpoint registration kept alive by
- * heartbeats. Its calls go through a private undici Agent, so they are never meshed, traced or
- * counted as the application's traffic.
+ * the whole config and then deltas, each applied and answered with ACK or NACK; reconnection
+ * with jittered back-off across the replicas, resuming from the version it holds; endpoint
+ * registration kept alive by heartbeats. Its calls go through a private undici Agent, so they
+ * are never meshed, traced or counted as the application's traffic.
  */
 export class ControlPlaneClient {
   readonly #options: ControlPlaneClientOptions
   readonly #agent = new Agent({ bodyTimeout: READ_TIMEOUT_MS, headersTimeout: 10_000 })
-  #version: number | undefined
-  #store: string | undefined
+  /** The control plane's config as last received: what the next delta applies to. */
+  readonly #watched = new WatchedConfig()
+  /** The version in force (applied), if any, and the store it counts in. */
+  #applied: number | undefined
+  #appliedStore: string | undefined
   #urlIndex = 0
   #closed = false
   #abort: AbortController | undefined
   #first: { resolve: (ok: boolean) => void } | undefined
   readonly #registrations = new Set<Registration>()
-  #pendingCache: string | undefined
-  #caching = false
+  /** The newest report, sent again when a reconnection finds nothing new. */
+  #lastReport: Report | undefined
+  /** A report not sent yet: while one is in flight, newer ones replace it. */
+  #pendingReport: Report | undefined
+  #reporting = false
+  #reportedAt = 0
+  readonly #cacheTemp: string | undefined
+  /** The newest applied config not yet on disk: raw event text, or the assembled payload. */
+  #cacheDue: SnapshotPayload | string | undefined
+  #cacheTimer: NodeJS.Timeout | undefined
+  #cacheWriting: Promise<void> | undefined
+  #cacheWrittenAt = 0
 
   constructor(options: ControlPlaneClientOptions) {
     if (options.urls.length === 0) throw new Error('no control-plane URL')
     this.#options = options
+    this.#cacheTemp = options.cacheFile
+      ? `${options.cacheFile}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
+      : undefined
   }
 
   /** The version in force, if any. */
   get version(): number | undefined {
-    return this.#version
+    return this.#applied
   }
 
   get url(): string {
@@ -117,8 +148,10 @@ export class ControlPlaneClient {
 
   /** Marks a cached snapshot as the one in force, so the watch resumes from its version. */
   adopt(payload: SnapshotPayload): void {
-    this.#version = payload.version
-    this.#store = payload.store
+    this.#watched.snapshot(payload)
+    this.#applied = payload.version
+    this.#appliedStore = payload.store
+    this.#lastReport = { version: payload.version }
   }
 
   /** Registers an endpoint and keeps its lease alive until `close()`. */
@@ -132,6 +165,10 @@ export class ControlPlaneClient {
     this.#closed = true
     this.#abort?.abort()
     await Promise.all([...this.#registrations].map((r) => r.stop()))
+    // A graceful close leaves the newest applied config on disk.
+    clearTimeout(this.#cacheTimer)
+    await this.#cacheWriting
+    await this.#writeDueCache()
     await this.#agent.close()
   }
 
@@ -187,15 +224,14 @@ export class ControlPlaneClient {
       labels: JSON.stringify(o.labels),
     })
     this.#abort = new AbortController()
+    const held = this.#watched.lastEventId
     const res = await request(`${url}/api/v1/watch?${query}`, {
       dispatcher: this.#agent,
       signal: this.#abort.signal,
       headers: {
         accept: 'text/event-stream',
         authorization: `Bearer ${o.token}`,
-        ...(this.#version !== undefined && this.#store !== undefined
-          ? { 'last-event-id': `${this.#store}.${this.#version}` }
-          : {}),
+        ...(held === undefined ? {} : { 'last-event-id': held }),
       },
     })
     if (res.statusCode !== 200) {
@@ -204,63 +240,137 @@ export class ControlPlaneClient {
     }
     onOpen()
     o.onConnection?.(true, url)
-    let buffer = ''
-    for await (const chunk of res.body) {
-      buffer += (chunk as Buffer).toString('utf8')
-      let end = buffer.indexOf('\n\n')
-      while (end >= 0) {
-        this.#event(buffer.slice(0, end))
-        buffer = buffer.slice(end + 2)
-        end = buffer.indexOf('\n\n')
-      }
-    }
+    const body = res.body
+    // Decoded as a stream: a character split between two chunks stays whole.
+    body.setEncoding('utf8')
+    // Events rather than an async iterator: one call per chunk, and no promise per chunk.
+    await new Promise<void>((resolve, reject) => {
+      let buffer = ''
+      body.on('data', (chunk: string) => {
+        buffer += chunk
+        try {
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            const block = buffer.slice(0, end)
+            buffer = buffer.slice(end + 2)
+            if (!this.#event(block)) {
+              // A delta that does not fit what is held: ask again for the whole config.
+              body.destroy()
+              resolve()
+              return
+            }
+          }
+        } catch (error) {
+          body.destroy()
+          reject(error)
+        }
+      })
+      body.on('error', (error) => (this.#closed ? resolve() : reject(error)))
+      body.once('close', () => resolve())
+    })
   }
 
-  /** Writes the newest snapshot to the cache, one write at a time; versions that arrive meanwhile coalesce. */
-  #cache(data: string): void {
-    const file = this.#options.cacheFile as string
-    this.#pendingCache = data
-    if (this.#caching) return
-    this.#caching = true
-    void (async () => {
-      while (this.#pendingCache !== undefined) {
-        const next = this.#pendingCache
-        this.#pendingCache = undefined
-        await writeCache(file, next).catch(() => {
-          // A cache that cannot be written costs only a start without the control plane.
-        })
-      }
-      this.#caching = false
-    })()
-  }
-
-  /** One server-sent event: `event:` and `data:` lines; comments (keepalives) ignored. */
-  #event(block: string): void {
+  /**
+   * One server-sent event: `event:` and `data:` lines; comments (keepalives) ignored. False
+   * when the stream no longer fits what is held and must be opened again.
+   */
+  #event(block: string): boolean {
     let type = 'message'
     let data = ''
     for (const line of block.split('\n')) {
       if (line.startsWith('event: ')) type = line.slice(7)
       else if (line.startsWith('data: ')) data += line.slice(6)
     }
-    if (type === 'current') {
-      this.#first?.resolve(true)
-      return
+    switch (type) {
+      case 'current':
+        this.#first?.resolve(true)
+        // A replica that had not heard from this instance learns what it did with the version.
+        if (this.#lastReport) this.#report(this.#lastReport)
+        return true
+      case 'snapshot': {
+        const payload = this.#watched.snapshot(JSON.parse(data) as SnapshotPayload)
+        this.#applyAndReport(payload, data)
+        return true
+      }
+      case 'delta': {
+        const payload = this.#watched.delta(JSON.parse(data) as DeltaPayload)
+        if (!payload) {
+          this.#watched.reset()
+          return false
+        }
+        this.#applyAndReport(payload, payload)
+        return true
+      }
+      default:
+        return true
     }
-    if (type !== 'snapshot') return
-    const payload = JSON.parse(data) as SnapshotPayload
+  }
+
+  #applyAndReport(payload: SnapshotPayload, cache: SnapshotPayload | string): void {
     const refused = this.#options.apply(payload)
     if (refused === undefined) {
-      this.#version = payload.version
-      this.#store = payload.store
+      this.#applied = payload.version
+      this.#appliedStore = payload.store
       this.#first?.resolve(true)
-      if (this.#options.cacheFile) this.#cache(data)
+      if (this.#options.cacheFile) this.#cache(cache)
     }
-    void this.call('POST', '/api/v1/ack', {
-      instance: this.#options.instance,
+    // A NACK says which version stays in force, when that version counts in the same store.
+    const inForce = refused !== undefined && this.#appliedStore === payload.store ? this.#applied : undefined
+    this.#report({
       version: payload.version,
       ...(refused === undefined ? {} : { error: refused }),
-    }).catch(() => {
-      // The next snapshot's answer carries the state again; a lost report costs nothing else.
+      ...(inForce === undefined ? {} : { applied: inForce }),
+    })
+  }
+
+  /** Sends a report after a while (see REPORT_WAIT_MS), one request at a time, the newest only. */
+  #report(report: Report): void {
+    this.#lastReport = report
+    this.#pendingReport = report
+    if (this.#reporting) return
+    this.#reporting = true
+    setTimeout(() => void this.#sendReport(), bookkeepingDelayMs(REPORT_WAIT_MS, this.#reportedAt)).unref()
+  }
+
+  async #sendReport(): Promise<void> {
+    const report = this.#pendingReport
+    this.#pendingReport = undefined
+    if (report && !this.#closed) {
+      this.#reportedAt = Date.now()
+      await this.call('POST', '/api/v1/ack', { instance: this.#options.instance, ...report }).catch(() => {
+        // The next version's answer carries the state again; a lost report costs nothing else.
+      })
+    }
+    this.#reporting = false
+    if (this.#pendingReport) this.#report(this.#pendingReport)
+  }
+
+  /** Schedules writing the newest applied config to the disk cache (see BOOKKEEPING_INTERVAL_MS). */
+  #cache(due: SnapshotPayload | string): void {
+    this.#cacheDue = due
+    if (this.#cacheTimer || this.#cacheWriting || this.#closed) return
+    const waitMs = bookkeepingDelayMs(CACHE_WAIT_MS, this.#cacheWrittenAt)
+    this.#cacheTimer = setTimeout(() => {
+      this.#cacheTimer = undefined
+      this.#cacheWriting = this.#writeDueCache().finally(() => {
+        this.#cacheWriting = undefined
+        this.#cacheWrittenAt = Date.now()
+        if (this.#cacheDue !== undefined) this.#cache(this.#cacheDue)
+      })
+    }, waitMs)
+    this.#cacheTimer.unref()
+  }
+
+  async #writeDueCache(): Promise<void> {
+    const due = this.#cacheDue
+    const file = this.#options.cacheFile
+    if (due === undefined || !file) return
+    this.#cacheDue = undefined
+    await writeCache(
+      file,
+      this.#cacheTemp as string,
+      typeof due === 'string' ? due : JSON.stringify(due),
+    ).catch(() => {
+      // A cache that cannot be written costs only a start without the control plane.
     })
   }
 }

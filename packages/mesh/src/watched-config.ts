@@ -1,0 +1,105 @@
+import type { RegistryEndpoint, Resource } from '@weft/config'
+
+/** `event: snapshot` on the watch stream (docs/api.md): the whole config at one version. */
+export interface SnapshotPayload {
+  /** The control plane store whose history `version` counts in. */
+  readonly store?: string
+  readonly version: number
+  readonly resources: readonly Resource[]
+  readonly endpoints: readonly RegistryEndpoint[]
+  /** The mesh's roots (PEM), from the control plane's CA. */
+  readonly trustBundle?: string
+}
+
+/** `event: delta`: what changed since version `from`; applies only to a client holding `from`. */
+export interface DeltaPayload {
+  readonly store: string
+  readonly version: number
+  readonly from: number
+  readonly put: readonly Resource[]
+  /** Keys (`Kind/namespace/name`) of resources removed. */
+  readonly delete: readonly string[]
+  /** Present only when endpoints changed; `delete` holds `namespace/service/address/port` keys. */
+  readonly endpoints?: { readonly put: readonly RegistryEndpoint[]; readonly delete: readonly string[] }
+  /** Present only when it changed. */
+  readonly trustBundle?: string
+}
+
+const resourceKey = (r: Resource) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`
+const endpointKey = (e: RegistryEndpoint) => `${e.namespace}/${e.service}/${e.address}/${e.port}`
+
+/**
+ * The control plane's config as this client last received it, whether or not it was applied:
+ * deltas describe the control plane's history, so a refused version is still the base the
+ * next delta builds on. Built from a snapshot, advanced by deltas; a delta that does not start
+ * from the version held is refused (`undefined`), and the client must fetch the whole config.
+ */
+export class WatchedConfig {
+  #store: string | undefined
+  #version: number | undefined
+  #resources = new Map<string, Resource>()
+  #endpoints = new Map<string, RegistryEndpoint>()
+  #trustBundle: string | undefined
+
+  /** `STORE.VERSION` for `Last-Event-ID`, when a version from a known store is held. */
+  get lastEventId(): string | undefined {
+    return this.#store !== undefined && this.#version !== undefined
+      ? `${this.#store}.${this.#version}`
+      : undefined
+  }
+
+  get version(): number | undefined {
+    return this.#version
+  }
+
+  /** Takes a whole config (from the stream or the disk cache); returns it as given. */
+  snapshot(payload: SnapshotPayload): SnapshotPayload {
+    this.#store = payload.store
+    this.#version = payload.version
+    // Later entries win, as in the map a delta updates; validation sees the list as sent.
+    this.#resources = new Map(payload.resources.map((r) => [resourceKey(r), r]))
+    this.#endpoints = new Map(payload.endpoints.map((e) => [endpointKey(e), e]))
+    this.#trustBundle = payload.trustBundle
+    return payload
+  }
+
+  /** The whole config after `delta`, or undefined (nothing changed here) if it does not apply. */
+  delta(delta: DeltaPayload): SnapshotPayload | undefined {
+    if (delta.store !== this.#store || delta.from !== this.#version) return undefined
+    if (delta.put.length > 0 || delta.delete.length > 0) {
+      const resources = new Map(this.#resources)
+      for (const key of delta.delete) resources.delete(key)
+      for (const r of delta.put) resources.set(resourceKey(r), r)
+      this.#resources = resources
+    }
+    if (delta.endpoints) {
+      const endpoints = new Map(this.#endpoints)
+      for (const key of delta.endpoints.delete) endpoints.delete(key)
+      for (const e of delta.endpoints.put) endpoints.set(endpointKey(e), e)
+      this.#endpoints = endpoints
+    }
+    if (delta.trustBundle !== undefined) this.#trustBundle = delta.trustBundle
+    this.#version = delta.version
+    return this.current()
+  }
+
+  /** Forgets what it holds: the next watch asks for the whole config. */
+  reset(): void {
+    this.#store = undefined
+    this.#version = undefined
+    this.#resources = new Map()
+    this.#endpoints = new Map()
+    this.#trustBundle = undefined
+  }
+
+  /** The whole config held, as a snapshot payload (for `apply` and the disk cache). */
+  current(): SnapshotPayload {
+    return {
+      ...(this.#store === undefined ? {} : { store: this.#store }),
+      version: this.#version ?? 0,
+      resources: [...this.#resources.values()],
+      endpoints: [...this.#endpoints.values()],
+      ...(this.#trustBundle === undefined ? {} : { trustBundle: this.#trustBundle }),
+    }
+  }
+}
