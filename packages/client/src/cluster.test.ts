@@ -1,6 +1,7 @@
 import { compileSnapshot, loadConfig, type Snapshot } from '@weft/config'
 import { describe, expect, it } from 'vitest'
 import { ClusterRegistry } from './cluster.js'
+import { clusterHealth } from './cluster-health.js'
 
 /** A seeded generator, so that shares are the same on every run. */
 function seeded(seed: number): () => number {
@@ -152,5 +153,52 @@ describe('Cluster: slow start (warmup)', () => {
     expect(newShare(1_000)).toBeCloseTo(100 * (0.1 / 1.1), -1)
     expect(newShare(6_000)).toBeCloseTo(100 * (0.5 / 1.5), -1)
     expect(newShare(11_000)).toBeCloseTo(50, -1)
+  })
+})
+
+describe('health view (what a client reports to the control plane)', () => {
+  // A telemetry per test: `clusterHealth` reaches every registry made with the one it is given.
+  const newTelemetry = () => ({
+    start: () => undefined,
+    breakerStateChanged: () => {},
+    endpointEjected: () => {},
+    retryBudgetExhausted: () => {},
+  })
+  const policy = `    outlierDetection:
+      consecutive5xxErrors: 1
+      interval: 1s
+      baseEjectionTime: 30s
+      maxEjectionPercent: 100`
+
+  it.each([
+    { atMs: 1_000, ejected: true },
+    { atMs: 30_999, ejected: true },
+    { atMs: 31_000, ejected: false },
+  ])('an endpoint ejected at 1 s for 30 s, seen at $atMs ms: ejected $ejected', ({ atMs, ejected }) => {
+    const telemetry = newTelemetry()
+    const registry = new ClusterRegistry(undefined, telemetry)
+    const snapshot = snapshotOf(policy)
+    const cluster = registry.get(snapshot, target, { namespace: 'default', labels: {} }, seeded(1), 0)
+    cluster.outlier?.record('10.0.0.2:80', { kind: 'response', status: 503 }, 1_000)
+    const [health, ...others] = clusterHealth(telemetry, atMs)
+    expect(others).toEqual([])
+    expect(health).toMatchObject({ service: 'api.example.internal', subset: null, breaker: null })
+    expect(health?.endpoints).toHaveLength(4)
+    expect(health?.endpoints.find((e) => e.address === '10.0.0.2:80')).toEqual({
+      address: '10.0.0.2:80',
+      healthy: !ejected,
+      ejected,
+      ejectedUntil: ejected ? 31_000 : null,
+    })
+    expect(health?.endpoints.filter((e) => e.ejected)).toHaveLength(ejected ? 1 : 0)
+  })
+
+  it('lists only clusters requests used, and none for a telemetry no registry was made with', () => {
+    const telemetry = newTelemetry()
+    const registry = new ClusterRegistry(undefined, telemetry)
+    expect(registry.health(0)).toEqual([])
+    registry.get(snapshotOf(policy), target, { namespace: 'default', labels: {} }, seeded(1), 0)
+    expect(registry.health(0).map((c) => c.cluster)).toEqual(['outbound|80||api.example.internal'])
+    expect(clusterHealth(newTelemetry(), 0)).toEqual([])
   })
 })

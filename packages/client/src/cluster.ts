@@ -30,6 +30,7 @@ import {
 } from '@weft/core'
 import type CircuitBreaker from 'opossum'
 import { createCircuitBreaker } from './circuit-breaker.js'
+import { type ClusterHealth, trackClusters } from './cluster-health.js'
 import { type OutboundTelemetry, observe } from './request-observer.js'
 import type { UpstreamOptions } from './upstream-options.js'
 
@@ -284,6 +285,25 @@ export class Cluster {
     return entry && this.endpoints[entry.index]
   }
 
+  /** This cluster's endpoints as outlier detection and the breaker see them at `nowMs`. */
+  health(host: string, subset: string | null, nowMs: number): ClusterHealth {
+    const outlier = this.outlier?.toJSON().endpoints
+    const breaker = this.breaker
+    return {
+      cluster: this.name,
+      service: host,
+      subset,
+      endpoints: this.#keys.map((address) => {
+        const state = outlier?.[address]
+        // An ejection past its time lasts only until the next call's sweep readmits it.
+        const until = state?.ejected ? state.ejectedAtMs + state.ejectionTimeMs : undefined
+        const ejected = until !== undefined && until > nowMs
+        return { address, healthy: !ejected, ejected, ejectedUntil: ejected ? (until as number) : null }
+      }),
+      breaker: !breaker ? null : breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed',
+    }
+  }
+
   #viewByPriority(healthy: readonly Entry[]): PriorityView {
     const priorities = this.#priorities as readonly number[]
     const levels = Math.max(...priorities) + 1
@@ -340,6 +360,7 @@ export class ClusterRegistry {
   constructor(upstreams?: UpstreamOptions, telemetry?: OutboundTelemetry) {
     this.#upstreams = upstreams
     this.#telemetry = telemetry
+    if (telemetry) trackClusters(telemetry, this)
   }
 
   get(
@@ -371,6 +392,16 @@ export class ClusterRegistry {
     }
     cluster.update(snapshot, target, source, random, nowMs)
     return cluster
+  }
+
+  /** What each cluster used so far sees of its endpoints at `nowMs` (`clusterHealth`). */
+  health(nowMs: number): ClusterHealth[] {
+    const out: ClusterHealth[] = []
+    for (const [host, bySubset] of this.#clusters)
+      for (const [subset, byPort] of bySubset)
+        for (const cluster of byPort.values())
+          if (!cluster.passthrough) out.push(cluster.health(host, subset || null, nowMs))
+    return out
   }
 
   /** What `weft dump` shows: each cluster's endpoints and outlier state. */

@@ -1,3 +1,5 @@
+export type { ClusterHealth, EndpointHealth } from './cluster-health.js'
+export { clusterHealth } from './cluster-health.js'
 export type { MeshGrpc, MeshGrpcOptions } from './grpc/grpc-mesh.js'
 export { meshGrpc } from './grpc/grpc-mesh.js'
 export type { MeshDispatcherOptions } from './mesh-dispatcher.js'

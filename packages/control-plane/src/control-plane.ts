@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { createDashboardHandler } from '@weft/dashboard'
 import { CertificateAuthority, FileCaStore } from '@weft/identity'
 import { StateSnapshot } from './config-views.js'
 import { Credentials } from './credentials.js'
@@ -10,6 +11,7 @@ import { createApiHandler } from './http-api.js'
 import { readOrCreateSecret } from './secret-file.js'
 import type { ConfigStore } from './store/config-store.js'
 import { FileStore } from './store/file-store.js'
+import { MeshTraffic } from './traffic/mesh-traffic.js'
 import { WatchHub } from './watch-hub.js'
 import { WorkloadStatuses } from './workload-status.js'
 
@@ -83,19 +85,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const hub = new WatchHub(store.state(), statuses, () => ca.trustBundlePem, storeId)
   const unsubscribe = store.subscribe((state) => hub.update(state))
   let ready = true
-  const server: Server = createServer(
-    createApiHandler({
-      store,
-      credentials,
-      statuses,
-      hub,
-      ca,
-      views: new StateSnapshot(),
-      leaseTtlMs: options.leaseTtlMs ?? 10_000,
-      log,
-      ready: () => ready,
-    }),
-  )
+  const views = new StateSnapshot()
+  const traffic = new MeshTraffic({ store, views, statuses, log })
+  const api = createApiHandler({
+    store,
+    credentials,
+    statuses,
+    hub,
+    traffic,
+    ca,
+    views,
+    leaseTtlMs: options.leaseTtlMs ?? 10_000,
+    log,
+    ready: () => ready,
+  })
+  // The dashboard's files hold no data (the page reads the API with its token): served openly.
+  const dashboard = createDashboardHandler()
+  const server: Server = createServer((req, res) => {
+    if (!dashboard(req, res)) api(req, res)
+  })
   // Watch streams are long-lived; the default request timeout would cut them.
   server.requestTimeout = 0
   server.keepAliveTimeout = 65_000
@@ -117,6 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ready = false
       unsubscribe()
       hub.close()
+      traffic.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await store.close()

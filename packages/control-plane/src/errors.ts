@@ -60,3 +60,10 @@ export class StoreError extends ControlPlaneError {
   override readonly code = 'WEFT_CP_STORE'
   override readonly status = 503
 }
+
+/** A request body over the route's size limit; the message says the limit. */
+export class PayloadTooLargeError extends ControlPlaneError {
+  override name = 'PayloadTooLargeError'
+  override readonly code = 'WEFT_CP_TOO_LARGE'
+  override readonly status = 413
+}

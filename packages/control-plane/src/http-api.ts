@@ -2,10 +2,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RegistryEndpoint, SourceText } from '@weft/config'
 import type { CertificateAuthority } from '@weft/identity'
 import { planApply } from './apply-resources.js'
-import { describeService, dumpWorkload, type StateSnapshot } from './config-views.js'
-import { type Credentials, type Principal, requireAdmin, requireNamespace } from './credentials.js'
-import { BadRequestError, ConfigRefusedError, ControlPlaneError, NotFoundError } from './errors.js'
+import { configWithFindings, describeService, dumpWorkload, type StateSnapshot } from './config-views.js'
+import {
+  type Credentials,
+  type Principal,
+  requireAdmin,
+  requireMeshReader,
+  requireNamespace,
+  requireWriter,
+} from './credentials.js'
+import {
+  BadRequestError,
+  ConfigRefusedError,
+  ControlPlaneError,
+  ForbiddenError,
+  NotFoundError,
+} from './errors.js'
 import type { ConfigStore, StoredResource } from './store/config-store.js'
+import type { GraphView } from './traffic/graph-stream.js'
+import type { MeshTraffic } from './traffic/mesh-traffic.js'
+import { parseTrafficReport, readReportBody } from './traffic/traffic-report.js'
 import type { WatchHub } from './watch-hub.js'
 import type { WorkloadStatuses } from './workload-status.js'
 
@@ -19,6 +35,7 @@ export interface ApiContext {
   readonly credentials: Credentials
   readonly statuses: WorkloadStatuses
   readonly hub: WatchHub
+  readonly traffic: MeshTraffic
   readonly leaseTtlMs: number
   readonly log: (line: string) => void
   ready(): boolean
@@ -77,9 +94,21 @@ function filesOf(value: { files?: unknown }): SourceText[] {
   }))
 }
 
+/** `?window=SECONDS&namespace=NS` of the graph routes; a workload token sees its own namespace. */
+function graphView(who: Principal, url: URL, maxSeconds: number): GraphView {
+  const asked = url.searchParams.get('window')
+  const windowSeconds = asked === null ? maxSeconds : Number(asked)
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > maxSeconds)
+    throw new BadRequestError(`window must be a whole number of seconds from 1 to ${maxSeconds}`)
+  const namespace = url.searchParams.get('namespace') ?? (who.kind === 'workload' ? who.namespace : undefined)
+  if (namespace !== undefined) requireNamespace(who, namespace)
+  return { windowSeconds, namespace }
+}
+
 /**
  * The control plane's HTTP API (docs/api.md). Health and readiness are open; everything else
- * needs a token: writes the admin token, workload calls a workload token for their namespace.
+ * needs a token: writes the admin token, workload calls a workload token for their namespace,
+ * and a viewer token reads everything and writes nothing.
  */
 export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse) => void {
   const routes: [
@@ -123,7 +152,7 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         const namespace =
           url.searchParams.get('namespace') ?? (who.kind === 'workload' ? who.namespace : undefined)
         if (namespace !== undefined) requireNamespace(who, namespace)
-        else requireAdmin(who)
+        else requireMeshReader(who)
         const items = [...ctx.store.state().resources.values()]
           .filter(
             (r) =>
@@ -168,6 +197,10 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
       'GET',
       /^\/api\/v1\/watch$/,
       async (req, res, who, _m, url) => {
+        if (who.kind === 'viewer')
+          throw new ForbiddenError(
+            'the watch stream is for workloads (it registers an instance): use a workload token',
+          )
         const namespace = str(url.searchParams.get('namespace'), 'namespace')
         requireNamespace(who, namespace)
         const instance = str(url.searchParams.get('instance'), 'instance')
@@ -187,13 +220,21 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
       'POST',
       /^\/api\/v1\/ack$/,
       async (req, res, who) => {
-        const report = await json<{ instance?: unknown; version?: unknown; error?: unknown }>(req)
+        const report = await json<{
+          instance?: unknown
+          version?: unknown
+          error?: unknown
+          applied?: unknown
+        }>(req)
         const instance = str(report.instance, 'instance')
         if (typeof report.version !== 'number') throw new BadRequestError('version must be a number')
-        const known = ctx.statuses.list().find((s) => s.instance === instance)
+        const known = ctx.statuses.get(instance)
         if (!known) throw new NotFoundError(`instance ${instance} is not watching this control plane`)
         requireNamespace(who, known.namespace)
         const reason = typeof report.error === 'string' ? report.error : undefined
+        // A NACK names the version still in force: reports are coalesced, so its ACK may not have come.
+        if (reason !== undefined && typeof report.applied === 'number')
+          ctx.statuses.report(instance, report.applied, undefined)
         ctx.statuses.report(instance, report.version, reason)
         if (reason !== undefined)
           ctx.log(
@@ -305,7 +346,18 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         const [, namespace, name] = m as unknown as [string, string, string]
         requireNamespace(who, namespace)
         const state = ctx.store.state()
-        send(res, 200, describeService(ctx.views.of(state), state, ctx.statuses.list(), namespace, name))
+        send(
+          res,
+          200,
+          describeService(
+            ctx.views.of(state),
+            state,
+            ctx.statuses.list(),
+            namespace,
+            name,
+            ctx.traffic.observed(),
+          ),
+        )
       },
     ],
     [
@@ -324,7 +376,11 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
       /^\/api\/v1\/tokens$/,
       async (req, res, who) => {
         requireAdmin(who)
-        const asked = await json<{ namespace?: unknown; serviceAccount?: unknown }>(req)
+        const asked = await json<{ namespace?: unknown; serviceAccount?: unknown; viewer?: unknown }>(req)
+        if (asked.viewer === true) {
+          ctx.log('viewer token issued')
+          return send(res, 201, { viewer: true, token: ctx.credentials.issueViewer() })
+        }
         const namespace = str(asked.namespace, 'namespace')
         const serviceAccount = str(asked.serviceAccount, 'serviceAccount')
         for (const [field, value] of [
@@ -335,6 +391,40 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         }
         ctx.log(`token issued for ${namespace}/${serviceAccount}`)
         send(res, 201, { namespace, serviceAccount, token: ctx.credentials.issue(namespace, serviceAccount) })
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/v1\/reports$/,
+      async (req, res, who) => {
+        const report = parseTrafficReport(await readReportBody(req))
+        requireNamespace(who, report.workload.namespace)
+        ctx.traffic.report(report)
+        send(res, 204)
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/graph$/,
+      async (_req, res, who, _m, url) => {
+        send(res, 200, ctx.traffic.graph(graphView(who, url, ctx.traffic.window.windowMs / 1000)))
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/graph\/stream$/,
+      async (_req, res, who, _m, url) => {
+        ctx.traffic.stream.add(res, graphView(who, url, ctx.traffic.window.windowMs / 1000))
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/config$/,
+      async (_req, res, who, _m, url) => {
+        const namespace =
+          url.searchParams.get('namespace') ?? (who.kind === 'workload' ? who.namespace : undefined)
+        if (namespace !== undefined) requireNamespace(who, namespace)
+        send(res, 200, configWithFindings(ctx.views, ctx.store.state(), namespace))
       },
     ],
   ]
@@ -354,6 +444,7 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
         return send(res, 405, { code: 'WEFT_CP_METHOD', message: `${req.method} is not allowed on ${path}` })
       }
       const who = ctx.credentials.authenticate(req.headers.authorization)
+      if (req.method !== 'GET') requireWriter(who)
       await route[2](req, res, who, path.match(route[1]) as RegExpMatchArray, url)
     }
     handle().catch((error: unknown) => {

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ServerInterceptor } from '@grpc/grpc-js'
-import { createMeshDispatcher, type MeshGrpc, meshGrpc } from '@weft/client'
+import { clusterHealth, createMeshDispatcher, type MeshGrpc, meshGrpc } from '@weft/client'
 import {
   ConfigInvalidError,
   compileSnapshot,
@@ -11,10 +11,8 @@ import {
   formatDiagnostic,
   hasErrors,
   loadConfig,
-  objectDocument,
   type RegistryEndpoint,
   type Snapshot,
-  validateDocuments,
 } from '@weft/config'
 import { createWorkloadIdentity, type WorkloadIdentity, watchSvidFiles } from '@weft/identity'
 import { createInboundPolicy, type InboundMeshConfig, type InboundPolicy } from '@weft/server'
@@ -30,6 +28,8 @@ import {
   openListener,
   peerAuthenticationModes,
 } from './mesh-listen.js'
+import { reportIntervalMs, TrafficReporter } from './traffic-reporter.js'
+import { ValidatedResources } from './validated-resources.js'
 
 export interface MeshOptions {
   /** This workload's service name (`reviews`). */
@@ -57,6 +57,11 @@ export interface MeshOptions {
    * control plane is away starts with the rules. Default: `weft-cache` in the OS temp folder.
    */
   readonly cacheDir?: string
+  /**
+   * With a control plane: how often this instance reports its traffic and what its clusters see
+   * (`WEFT_REPORT_INTERVAL_MS`), for the control plane's service graph. Default 5000 ms; 0 stops it.
+   */
+  readonly reportIntervalMs?: number
   /** How long `createMesh` waits for the control plane's first snapshot. Default 5000 ms. */
   readonly startTimeoutMs?: number
   /** Istio's `outboundTrafficPolicy.mode`. Default `ALLOW_ANY`. */
@@ -120,6 +125,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   #snapshot: Snapshot
   #stopWatching: (() => void) | undefined
   #controlPlane: ControlPlaneClient | undefined
+  readonly #validated = new ValidatedResources()
+  #reporter: TrafficReporter | undefined
   readonly #options: MeshOptions
 
   /** Use `createMesh`, which loads the config first. */
@@ -248,13 +255,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Applies a snapshot from the control plane, as an SDK must: validated and compiled again
-   * here; refused (the old rules stay, event `refused`) with the reason its NACK carries.
+   * Applies a snapshot from the control plane, as an SDK must: validated (each resource once
+   * per version of it) and compiled again here; refused (the old rules stay, event `refused`)
+   * with the reason its NACK carries.
    * @internal
    */
   applyPayload(payload: SnapshotPayload): string | undefined {
     try {
-      const validated = validateDocuments(payload.resources.map((r) => objectDocument(r, 'control-plane')))
+      const validated = this.#validated.validate(payload.resources, payload.store, 'control-plane')
       if (hasErrors(validated.diagnostics)) {
         this.emit('refused', validated.diagnostics)
         return validated.diagnostics
@@ -283,8 +291,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /** @internal */
-  connect(client: ControlPlaneClient): void {
+  connect(client: ControlPlaneClient, reporter?: TrafficReporter): void {
     this.#controlPlane = client
+    this.#reporter = reporter
+    reporter?.start()
   }
 
   #install(snapshot: Snapshot): void {
@@ -295,6 +305,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   async close(): Promise<void> {
+    await this.#reporter?.stop()
     await this.#controlPlane?.close()
     this.#stopWatching?.()
     await Promise.all(this.#listeners.map((l) => l.close()))
@@ -364,6 +375,8 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
   }
   const namespace = options.namespace ?? 'default'
   const cacheDir = options.cacheDir ?? process.env.WEFT_CACHE_DIR ?? join(tmpdir(), 'weft-cache')
+  const instance = `${options.service}-${randomUUID().slice(0, 8)}`
+  const intervalMs = reportIntervalMs(options.reportIntervalMs, process.env.WEFT_REPORT_INTERVAL_MS)
   let lastBundle: string | undefined
   const mesh = new Mesh(
     options,
@@ -372,7 +385,7 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
   const client = new ControlPlaneClient({
     urls,
     token,
-    instance: `${options.service}-${randomUUID().slice(0, 8)}`,
+    instance,
     service: options.service,
     namespace,
     labels: mesh.labels,
@@ -382,7 +395,14 @@ async function joinControlPlane(options: MeshOptions, urls: readonly string[]): 
     },
     cacheFile: join(cacheDir, `${namespace}.${options.service}.json`),
   })
-  mesh.connect(client)
+  const reporter = new TrafficReporter({
+    intervalMs,
+    instance,
+    edges: mesh.telemetry.edges,
+    clusters: () => clusterHealth(mesh.telemetry.outbound),
+    send: async (report) => (await client.call('POST', '/api/v1/reports', report)).status,
+  })
+  mesh.connect(client, reporter)
   const cached = await client.cached()
   const fromCache = cached !== undefined && mesh.applyPayload(cached) === undefined
   if (fromCache) {

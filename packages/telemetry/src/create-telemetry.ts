@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type TracerProvider, trace } from '@opentelemetry/api'
 import type { Snapshot } from '@weft/config'
 import { Registry } from 'prom-client'
+import { EdgeAggregator } from './edge-aggregator.js'
 import { TelemetryOptionsError } from './errors.js'
 import { InboundTelemetry } from './inbound-telemetry.js'
 import { appOf, type PeerLabels, UNKNOWN, versionOf, workloadOf } from './istio-labels.js'
@@ -52,6 +53,8 @@ export interface Telemetry {
   readonly inbound: InboundTelemetry
   /** Weft's own series: entry points for the server (denials, rate limits) and the mesh (snapshot, control plane). */
   readonly weft: WeftMetrics
+  /** Per-edge aggregates of both reporters, whatever the Telemetry policy says: what the mesh reports to the control plane. */
+  readonly edges: EdgeAggregator
   /** `/metrics` for `http.createServer` and Express. */
   readonly metricsHandler: (req: IncomingMessage, res: ServerResponse) => void
   /** `/metrics` as a Fastify plugin: `fastify.register(telemetry.fastifyMetrics())`. */
@@ -98,9 +101,17 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const labels = Object.freeze({ app: options.service, ...options.labels })
   const registry = options.registry ?? new Registry()
   const tracing = options.tracing ?? true
+  const self = selfLabels(options, namespace, labels)
+  const edges = new EdgeAggregator({
+    namespace,
+    service: options.service,
+    workload: self.workload,
+    app: self.app,
+    version: self.version,
+  })
   const core = new TelemetryCore({
     snapshot: options.snapshot,
-    self: selfLabels(options, namespace, labels),
+    self,
     service: options.service,
     namespace,
     labels,
@@ -110,6 +121,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       : undefined,
     metrics: new IstioMetrics(registry),
     weft: new WeftMetrics(registry),
+    edges,
     accessLog: options.accessLog ?? process.stdout,
     random: options.random ?? Math.random,
     now: options.now ?? preciseNow,
@@ -119,6 +131,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     outbound: new OutboundTelemetry(core),
     inbound: new InboundTelemetry(core),
     weft: core.weft,
+    edges,
     metricsHandler: createMetricsHandler(registry),
     fastifyMetrics: (path?: string) => createFastifyMetrics(registry, path),
     policy: () => core.policy(),

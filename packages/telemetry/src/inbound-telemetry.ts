@@ -203,6 +203,23 @@ class InboundRequest implements InboundCall {
       bytesIn,
       bytesOut,
     )
+    if (!core.edges.record(key, durationMs)) {
+      core.edges.add(
+        key,
+        {
+          reporter: 'destination',
+          source,
+          destination: core.self,
+          service: core.selfService.service,
+          protocol: start.protocol,
+          mtls: start.mtls === true,
+          code,
+          grpcStatus,
+          flags,
+        },
+        durationMs,
+      )
+    }
 
     const span = this.#span
     const target = trace.getSpan(this.#context)

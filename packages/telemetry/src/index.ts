@@ -1,6 +1,14 @@
 export type { AccessLogContext, AccessLogEntry } from './access-log-entry.js'
 export type { Telemetry, TelemetryOptions } from './create-telemetry.js'
 export { createTelemetry } from './create-telemetry.js'
+export type {
+  EdgeAggregator,
+  EdgeDelta,
+  EdgeDestination,
+  EdgeOutcome,
+  EdgePeer,
+  EdgeWorkload,
+} from './edge-aggregator.js'
 export { TelemetryOptionsError, TelemetrySdkMissingError, WeftTelemetryError } from './errors.js'
 export type { InboundCall, InboundEnd, InboundHeaders, InboundStart } from './inbound-telemetry.js'
 export { InboundTelemetry } from './inbound-telemetry.js'

@@ -213,6 +213,24 @@ export class OutboundCall {
       start.requestBytes,
       responseBytes,
     )
+    if (!core.edges.record(key, event.durationMs)) {
+      core.edges.add(
+        key,
+        {
+          reporter: 'source',
+          source: core.self,
+          destination: destination ?? UNKNOWN_PEER,
+          service: service.service,
+          protocol: start.protocol,
+          // What auto mTLS dials: the endpoint accepts it (the destination's own report is exact).
+          mtls: event.destination?.mtls === true,
+          code,
+          grpcStatus,
+          flags,
+        },
+        event.durationMs,
+      )
+    }
 
     const span = this.#span
     if (span) {

@@ -2,6 +2,7 @@ import { type Context, type Span, type SpanKind, type Tracer, trace } from '@ope
 import type { Endpoint, Snapshot } from '@weft/config'
 import { splitServiceHost } from '@weft/config'
 import type { AccessLogContext, AccessLogEntry } from './access-log-entry.js'
+import type { EdgeAggregator } from './edge-aggregator.js'
 import {
   appOf,
   encodePeer,
@@ -44,6 +45,8 @@ export interface CoreOptions {
   readonly tracer: Tracer | undefined
   readonly metrics: IstioMetrics
   readonly weft: WeftMetrics
+  /** Per-edge aggregates for the control plane's graph, fed whatever the Telemetry policy says. */
+  readonly edges: EdgeAggregator
   readonly accessLog: LineSink
   readonly random: () => number
   readonly now: () => number
@@ -61,6 +64,7 @@ export class TelemetryCore {
   readonly tracer: Tracer | undefined
   readonly metrics: IstioMetrics
   readonly weft: WeftMetrics
+  readonly edges: EdgeAggregator
   readonly random: () => number
   readonly now: () => number
   readonly #options: CoreOptions
@@ -78,6 +82,7 @@ export class TelemetryCore {
     this.tracer = options.tracer
     this.metrics = options.metrics
     this.weft = options.weft
+    this.edges = options.edges
     this.random = options.random
     this.now = options.now
     const snapshot = options.snapshot()

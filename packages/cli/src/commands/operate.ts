@@ -193,22 +193,38 @@ export async function tokenCreateCommand(
   return ExitCode.ok
 }
 
+/** An endpoint's health as the control plane merged it from the instances' reports. */
+interface EndpointHealth {
+  health: 'healthy' | 'ejected' | 'unknown'
+  ejectedBy: string[]
+}
+
 interface ServiceDescription {
   version: number
   host: string
   namespace: string
   ports: { number: number; name?: string; protocol?: string }[]
-  endpoints: {
+  endpoints: ({
     address: string
     port: number
     labels: Record<string, string>
     serviceAccount?: string
     mtls: boolean
     locality?: string
-  }[]
+  } & EndpointHealth)[]
   virtualServices: Resource[]
+  routes: {
+    virtualService: string
+    http: {
+      destinations: { host: string; subset: string | null; observedShare: number | null; requests: number }[]
+    }[]
+  }[]
   destinationRule?: Resource
-  subsets: { name: string; labels: Record<string, string>; endpoints: number }[]
+  subsets: {
+    name: string
+    labels: Record<string, string>
+    endpoints: ({ address: string; port: number } & EndpointHealth)[]
+  }[]
   policies: { key: string; kind: string; summary: string }[]
   workloads: StatusAnswer['workloads']
 }
@@ -245,6 +261,23 @@ function ruleText(rule: {
   return `${match} → ${to}${extras.length ? ` (${extras.join(', ')})` : ''}`
 }
 
+function healthText(e: EndpointHealth): string {
+  return e.health === 'ejected' ? `ejected (by ${e.ejectedBy.join(', ')})` : e.health
+}
+
+/** `reviews/v1 79.5% (159)`: what a rule's destinations received in the control plane's window. */
+function observedText(
+  destinations: ServiceDescription['routes'][number]['http'][number]['destinations'],
+): string | undefined {
+  if (!destinations.some((d) => d.requests > 0)) return undefined
+  return destinations
+    .map((d) => {
+      const share = d.observedShare === null ? '-' : `${Math.round(d.observedShare * 1000) / 10}%`
+      return `${d.host.split('.')[0]}${d.subset ? `/${d.subset}` : ''} ${share} (${d.requests})`
+    })
+    .join(', ')
+}
+
 /** `weft describe service NAME`: routes, subsets with their endpoints, policies, workloads. */
 export async function describeServiceCommand(
   name: string,
@@ -270,7 +303,12 @@ export async function describeServiceCommand(
     const inForce = i === 0 ? '' : '  (not in force: another VirtualService for this host comes first)'
     out.push(`  ${vs.kind}/${vs.metadata.namespace}/${vs.metadata.name}${inForce}`)
     const http = (vs.spec as { http?: Parameters<typeof ruleText>[0][] }).http ?? []
-    for (const [n, rule] of http.entries()) out.push(`    http[${n}] ${ruleText(rule)}`)
+    const observed = i === 0 ? d.routes?.[0]?.http : undefined
+    for (const [n, rule] of http.entries()) {
+      out.push(`    http[${n}] ${ruleText(rule)}`)
+      const seen = observedText(observed?.[n]?.destinations ?? [])
+      if (seen) out.push(`      observed: ${seen}`)
+    }
   })
   out.push('', 'Subsets:')
   if (!d.destinationRule) out.push('  no DestinationRule')
@@ -278,19 +316,23 @@ export async function describeServiceCommand(
     out.push(
       `  ${d.destinationRule.kind}/${d.destinationRule.metadata.namespace}/${d.destinationRule.metadata.name}`,
     )
-    for (const s of d.subsets) out.push(`    ${s.name}  {${labelText(s.labels)}}  ${s.endpoints} endpoint(s)`)
+    for (const s of d.subsets) {
+      out.push(`    ${s.name}  {${labelText(s.labels)}}  ${s.endpoints.length} endpoint(s)`)
+      for (const e of s.endpoints) out.push(`      ${e.address}:${e.port}  ${healthText(e)}`)
+    }
   }
   out.push('', 'Endpoints:')
   out.push(
     d.endpoints.length === 0
       ? '  none'
       : formatTable(
-          ['address', 'labels', 'service account', 'mtls'],
+          ['address', 'labels', 'service account', 'mtls', 'health'],
           d.endpoints.map((e) => [
             `${e.address}:${e.port}`,
             labelText(e.labels),
             e.serviceAccount ?? '-',
             e.mtls ? 'yes' : 'no',
+            healthText(e),
           ]),
         )
           .trimEnd()
