@@ -24,6 +24,9 @@ const bookinfo = await startBookinfo({ gatewayPort, log: progress })
 console.log(
   `Bookinfo is up in ${((Date.now() - started) / 1000).toFixed(1)} s; service logs in ${bookinfo.logDir}`,
 )
+// The live service graph, read with a viewer token (read-only) in the address's fragment.
+const dashboard = await bookinfo.dashboardUrl()
+console.log(`Dashboard (live service graph): ${dashboard}`)
 
 let stopping
 const stop = async (code) => {
@@ -63,6 +66,7 @@ const rules =
 console.log(`
 Bookinfo keeps running with ${rules}.
   product page:  ${gateway}/productpage   (sign in as jason to be routed by end-user)
+  dashboard:     ${dashboard}
   metrics:`)
 for (const s of [...bookinfo.services, bookinfo.gateway]) {
   console.log(`    ${`${s.service}-${s.version}`.padEnd(24)} http://127.0.0.1:${s.metricsPort}/metrics`)

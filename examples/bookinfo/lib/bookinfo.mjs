@@ -24,7 +24,8 @@ export const SERVICES = [
 ]
 const GATEWAY = { name: 'istio-ingressgateway', file: 'gateway.mjs', version: 'v1' }
 
-const START_TIMEOUT_MS = 30_000
+// Generous: on a busy 2-core machine seven services starting at once take 15-40 s.
+const START_TIMEOUT_MS = 90_000
 const SYNC_TIMEOUT_MS = 15_000
 
 /** Reads one of Istio's Bookinfo files (`bookinfo/NAME`) or one of this example's (`rules/NAME`). */
@@ -35,10 +36,20 @@ export async function ruleFile(path) {
 }
 
 /**
- * Starts the control plane and every service; resolves when all are registered and hold the
- * current config. `gatewayPort` 0 picks a free port for the ingress.
+ * The dashboard's address with a read-only viewer token in its fragment, minted with the admin
+ * token as `weft dashboard` does.
  */
-export async function startBookinfo({ gatewayPort = 0, log = () => {} } = {}) {
+export async function dashboardUrl(controlPlaneUrl, admin) {
+  const { token } = await api(controlPlaneUrl, admin, 'POST', '/api/v1/tokens', { viewer: true })
+  return `${controlPlaneUrl}/dashboard/#token=${encodeURIComponent(token)}`
+}
+
+/**
+ * Starts the control plane and every service; resolves when all are registered and hold the
+ * current config. `gatewayPort` 0 picks a free port for the ingress; `env` is added to every
+ * service's environment (e.g. `WEFT_REPORT_INTERVAL_MS`).
+ */
+export async function startBookinfo({ gatewayPort = 0, log = () => {}, env = {} } = {}) {
   const workDir = await mkdtemp(join(tmpdir(), 'weft-bookinfo-'))
   const logDir = join(workDir, 'logs')
   await mkdir(logDir)
@@ -54,6 +65,7 @@ export async function startBookinfo({ gatewayPort = 0, log = () => {} } = {}) {
     apply: (...paths) => apply(cp.url, admin, paths),
     remove: (...keys) => remove(cp.url, admin, keys),
     sync: (version) => sync(cp.url, admin, version, children.length),
+    dashboardUrl: () => dashboardUrl(cp.url, admin),
     close: async () => {
       await Promise.all(children.map(stop))
       await cp.close()
@@ -64,7 +76,7 @@ export async function startBookinfo({ gatewayPort = 0, log = () => {} } = {}) {
     // Istio's getting-started applies the default destination rules before any task; here it also
     // gives the services a first snapshot to join with (see the README on an empty control plane).
     await apply(cp.url, admin, ['bookinfo/destination-rule-all.yaml'])
-    const start = (s, env) => {
+    const start = (s, own) => {
       log(`starting ${s.name} ${s.version}`)
       const child = spawnService(
         s,
@@ -74,6 +86,7 @@ export async function startBookinfo({ gatewayPort = 0, log = () => {} } = {}) {
           WEFT_CACHE_DIR: join(workDir, 'cache', `${s.name}-${s.version}`),
           VERSION: s.version,
           ...env,
+          ...own,
         },
         join(logDir, `${s.name}-${s.version}.log`),
       )

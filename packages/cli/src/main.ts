@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 import { controlPlaneCommand } from './commands/control-plane.js'
+import { dashboardCommand } from './commands/dashboard.js'
 import {
   applyCommand,
   deleteCommand,
@@ -147,6 +148,17 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         .requiredOption('--service-account <sa>')
         .action(async (options) => done(await tokenCreateCommand(options, io))),
     ),
+  )
+  program.addCommand(
+    remote(new Command('dashboard'))
+      .description(
+        'print the web dashboard’s address, with a read-only viewer token minted by the admin token',
+      )
+      .option('--open', 'open it in the default browser (xdg-open, open); print it if that fails')
+      .addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      )
+      .action(async (options) => done(await dashboardCommand(options, io))),
   )
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })

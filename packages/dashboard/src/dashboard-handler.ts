@@ -37,7 +37,19 @@ function assetTable(files: readonly string[]): Map<string, string> {
  * holds no data: it reads the control plane's API with the token it is given.
  */
 export function createDashboardHandler(
-  files: readonly string[] = ['index.html', 'dashboard.js', 'dashboard.css'],
+  files: readonly string[] = [
+    'index.html',
+    'favicon.svg',
+    'dashboard.css',
+    'dashboard.js',
+    'api-client.js',
+    'format.js',
+    'layered-layout.js',
+    'graph-view.js',
+    'edges-view.js',
+    'service-detail.js',
+    'config-view.js',
+  ],
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const table = assetTable(files)
   const cache = new Map<string, Buffer>()
