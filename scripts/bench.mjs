@@ -19,11 +19,22 @@ const programs = readdirSync(join(root, 'packages'), { withFileTypes: true })
     }
   })
   .sort()
+  .map((program) => ({ program, args: [] }))
+
+// Issue #10 asks for propagation at ten times #8's scale too: 1,000 instances in 8 processes,
+// the file store only, 10 rounds (about a minute).
+const propagation = programs.findIndex((p) => p.program.endsWith('propagation.bench.mjs'))
+if (propagation >= 0) {
+  programs.splice(propagation + 1, 0, {
+    program: programs[propagation].program,
+    args: ['--instances', '1000', '--processes', '8', '--rounds', '10', '--store', 'file'],
+  })
+}
 
 let failed = 0
-for (const [i, program] of programs.entries()) {
-  console.log(`\n[${i + 1}/${programs.length}] ${program.slice(root.length)}`)
-  const run = spawnSync(process.execPath, ['--expose-gc', program, ...process.argv.slice(2)], {
+for (const [i, { program, args }] of programs.entries()) {
+  console.log(`\n[${i + 1}/${programs.length}] ${program.slice(root.length)} ${args.join(' ')}`.trimEnd())
+  const run = spawnSync(process.execPath, ['--expose-gc', program, ...args, ...process.argv.slice(2)], {
     stdio: 'inherit',
   })
   if (run.status !== 0) failed++
