@@ -162,19 +162,24 @@ describe.skipIf(!executablePath)('the dashboard in Chromium, during Bookinfo', (
     const sent = await drive(bookinfo, { count: REQUESTS, concurrency: 4 })
     expect(sent.statuses).toEqual({ 200: REQUESTS })
 
-    // The stream brings the traffic in without a reload, once every instance has reported it.
+    // The stream brings the traffic in without a reload, once every instance has reported it:
+    // each edge's figures come from its destination's own report, and each instance reports on
+    // its own clock, so the edges fill in one after another.
     await expect
       .poll(
         async () => {
           const g = await graphOf(page)
-          return (
+          return [
             (edge(g, 'productpage-v1', 'reviews-v1')?.requests ?? 0) +
-            (edge(g, 'productpage-v1', 'reviews-v2')?.requests ?? 0)
-          )
+              (edge(g, 'productpage-v1', 'reviews-v2')?.requests ?? 0),
+            edge(g, 'productpage-v1', 'details-v1')?.requests ?? 0,
+            edge(g, 'istio-ingressgateway-v1', 'productpage-v1')?.requests ?? 0,
+            (edge(g, 'reviews-v2', 'ratings-v1')?.requests ?? 0) > 0,
+          ]
         },
         { timeout: 20_000, interval: 250 },
       )
-      .toBe(REQUESTS)
+      .toEqual([REQUESTS, REQUESTS, REQUESTS, true])
     expect(await page.evaluate(() => (window as unknown as Dashboard).sameDocument)).toBe(true)
 
     const g = await graphOf(page)
