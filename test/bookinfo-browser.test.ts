@@ -1,25 +1,7 @@
-// Bookinfo's product page in a real browser (Debian's Chromium driven by playwright-core), under
-// Istio's final routing of the request-routing task: jason is served by reviews v2 (black stars),
-// everyone else by v3 (red stars). The page is reached through the ingress, over the mesh.
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { startBookinfo } from '@weft/example-bookinfo/bookinfo'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-function findChromium(): string | undefined {
-  const known = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
-  if (known) return known
-  try {
-    return (
-      execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
-        encoding: 'utf8',
-      }).trim() || undefined
-    )
-  } catch {
-    return undefined
-  }
-}
+import { findChromium } from './support/chromium.js'
 
 const executablePath = findChromium()
 if (!executablePath) {

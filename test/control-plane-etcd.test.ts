@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMesh, type Mesh } from '@weft/mesh'
-import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callApi } from './support/control-plane-api.js'
 import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
 import { type EtcdCluster, startEtcdCluster } from './support/etcd-cluster.js'
 
@@ -24,19 +24,8 @@ function startReplica(): Promise<ControlPlaneProcess> {
   ])
 }
 
-async function api(url: string, token: string, method: string, path: string, body?: string | object) {
-  const res = await request(`${url}${path}`, {
-    method: method as 'GET',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    headersTimeout: 5000,
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined }
-}
+const api = (url: string, token: string, method: string, path: string, body?: string | object) =>
+  callApi(url, token, method, path, body, { headersTimeout: 5000 })
 
 const route = (n: number) => `apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '@weft/config'
 import { type ControlPlane, startControlPlane } from '@weft/control-plane'
 import { createMesh, type Mesh } from '@weft/mesh'
-import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callApi, until as waitFor } from './support/control-plane-api.js'
 import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
 
@@ -22,26 +22,9 @@ async function tempDir(prefix: string): Promise<string> {
   return dir
 }
 
-async function api(url: string, token: string, method: string, path: string, body?: string | object) {
-  const res = await request(`${url}${path}`, {
-    method: method as 'GET',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined }
-}
+const api = callApi
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+const until = (check: () => Promise<boolean> | boolean, timeoutMs = 5000) => waitFor(check, timeoutMs)
 
 /** Which reviews answered, or what the mesh answered instead (`503 no healthy upstream`). */
 async function version(mesh: Mesh): Promise<string> {

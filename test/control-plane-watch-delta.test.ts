@@ -6,6 +6,7 @@ import { type ControlPlane, startControlPlane } from '@weft/control-plane'
 import { createMesh, type Mesh } from '@weft/mesh'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callApi, until as waitFor } from './support/control-plane-api.js'
 import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
 
 // The watch stream's deltas (docs/api.md, "Watch"): the wire as a raw client reads it from a
@@ -22,26 +23,9 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
 })
 
-async function api(url: string, token: string, method: string, path: string, body?: string | object) {
-  const res = await request(`${url}${path}`, {
-    method: method as 'GET',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined }
-}
+const api = callApi
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+const until = (check: () => Promise<boolean> | boolean, timeoutMs = 10_000) => waitFor(check, timeoutMs)
 
 const vs = (name: string, host: string) => `apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -1,16 +1,4 @@
-// The dashboard in a real browser (Debian's Chromium driven by playwright-core) during Bookinfo:
-// the address comes from `weft dashboard`, the graph fills in live from the control plane's
-// stream as traffic flows, the 80/20 split of Istio's traffic-shifting task shows on the reviews
-// edges, and clicking reviews opens its rules and endpoints. It writes docs/images/dashboard.png.
-//
-// Which traffic counts: the graph's figures cover a rolling window (60 s), so traffic sent
-// before the 80/20 rule would blur the split. The test therefore applies the rule before any
-// request is sent — Bookinfo starts with Istio's destination rules only and no traffic — and
-// reads the graph while all of its traffic is still inside the window. It also holds the page to
-// what the traffic really did (the versions the product pages named), so the ±5-point check
-// against 80/20 tests the routing and the exact check tests the dashboard.
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +7,7 @@ import { startBookinfo } from '@weft/example-bookinfo/bookinfo'
 import { drive } from '@weft/example-bookinfo/traffic'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findChromium } from './support/chromium.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const SCREENSHOT = resolve(here, '../docs/images/dashboard.png')
@@ -26,20 +15,6 @@ const SCREENSHOT = resolve(here, '../docs/images/dashboard.png')
 const REPORT_INTERVAL_MS = 1000
 // Enough requests that a weighted random pick lands within ±5 points of 80/20 (σ ≈ 1.6 points).
 const REQUESTS = 600
-
-function findChromium(): string | undefined {
-  const known = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
-  if (known) return known
-  try {
-    return (
-      execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
-        encoding: 'utf8',
-      }).trim() || undefined
-    )
-  } catch {
-    return undefined
-  }
-}
 
 const executablePath = findChromium()
 if (!executablePath) {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { createMesh, type Mesh } from '@weft/mesh'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callApi } from './support/control-plane-api.js'
 import {
   type ControlPlaneProcess,
   startControlPlaneProcess,
@@ -90,18 +91,8 @@ let viewer: string
 const children: ChildProcess[] = []
 const ports: Record<string, number> = {}
 
-async function api(method: string, path: string, token: string | undefined, body?: string | object) {
-  const res = await request(`${cp.url}${path}`, {
-    method: method as 'GET',
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : undefined }
-}
+const api = (method: string, path: string, token: string | undefined, body?: string | object) =>
+  callApi(cp.url, token, method, path, body)
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs
