@@ -67,7 +67,9 @@ describe('GraphStream (server-sent events on a real socket)', () => {
     expect(client.events[0]?.graph).toEqual({ n: 1 })
     // Quiet: the next event comes with the period, not before.
     await until(() => client.events.length === 2)
-    expect((builtAt[1] as number) - (builtAt[0] as number)).toBeGreaterThanOrEqual(599)
+    // Node's timers run on a monotonic clock and Date.now() on the wall clock: a timer may be
+    // seen firing a few ms early, hence the slack.
+    expect((builtAt[1] as number) - (builtAt[0] as number)).toBeGreaterThanOrEqual(595)
     // A burst of reports: events follow, spaced by the gap at least.
     const burst = Date.now()
     while (Date.now() - burst < 500) {
@@ -81,7 +83,7 @@ describe('GraphStream (server-sent events on a real socket)', () => {
     await until(() => client.events.length === builtAt.length)
     expect(client.events.map((e) => e.graph.n)).toEqual(builtAt.map((_, i) => i + 1))
     const gaps = builtAt.slice(1).map((t, i) => t - (builtAt[i] as number))
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(149)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(145)
     client.close()
     stream.close()
   })
