@@ -332,20 +332,19 @@ class RouteCompiler {
   }
 }
 
+const ALL_TO_ONE: readonly number[] = Object.freeze([1])
+
 export function weighted(destinations: RouteDestination[]): WeightedDestinations {
   // A single destination takes all traffic whatever its weight, as Istio emits it.
-  const weights = destinations.length === 1 ? [1] : destinations.map((d) => Math.max(0, d.weight))
-  const cumulative: number[] = []
+  // Built with map, not push: a pushed-to array keeps room for 17 elements, and a snapshot holds
+  // one of these per route.
   let total = 0
-  for (const w of weights) {
-    total += w
-    cumulative.push(total)
-  }
-  return Object.freeze({
-    destinations: Object.freeze(destinations),
-    cumulative: Object.freeze(cumulative),
-    total,
-  })
+  const cumulative =
+    destinations.length === 1
+      ? ALL_TO_ONE
+      : Object.freeze(destinations.map((d) => (total += Math.max(0, d.weight))))
+  if (destinations.length === 1) total = 1
+  return Object.freeze({ destinations: Object.freeze(destinations), cumulative, total })
 }
 
 function ms(duration: string | undefined): number | undefined {

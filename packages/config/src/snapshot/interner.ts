@@ -70,6 +70,20 @@ export class Interner {
   }
 
   /**
+   * A label set as a frozen copy kept once per content, its values interned: endpoints of one
+   * service repeat its name (`app: reviews`) and versions, which `data`'s copy would hold apart.
+   */
+  labels(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+    const json = JSON.stringify(labels ?? {})
+    // fromEntries defines each key as its own property, `__proto__` included.
+    return this.value(`labels\0${json}`, () =>
+      Object.freeze(
+        Object.fromEntries(Object.entries(labels ?? {}).map(([k, v]) => [k, this.string(String(v))])),
+      ),
+    )
+  }
+
+  /**
    * Plain data (parsed JSON or YAML) as a fresh, frozen copy kept once per content: no strings
    * shared with the parsed text, no fields the parser attached.
    */

@@ -105,7 +105,7 @@ function endpoint(
     address: interner.string(e.address ?? ''),
     port,
     ports: e.ports && Object.keys(e.ports).length > 0 ? interner.data({ ...e.ports }) : NO_PORTS,
-    labels: interner.data({ ...(e.labels ?? {}) }),
+    labels: interner.labels(e.labels),
     weight: e.weight ?? 1,
     mtls,
     source,
@@ -216,8 +216,10 @@ export function buildServiceRegistry(
       Object.freeze({
         host: s.host,
         namespace: s.namespace,
-        ports: s.ports.length > 0 ? Object.freeze(s.ports) : EMPTY,
-        endpoints: s.endpoints.length > 0 ? Object.freeze(s.endpoints) : EMPTY,
+        // Copies: an array grown by push keeps spare room (17 slots for one element), and a
+        // snapshot holds these for every service.
+        ports: s.ports.length > 0 ? Object.freeze(s.ports.slice()) : EMPTY,
+        endpoints: s.endpoints.length > 0 ? Object.freeze(s.endpoints.slice()) : EMPTY,
         location: s.location,
         resolution: s.resolution,
         sources: interner.value(`sources\0${s.sources.join('\n')}`, () => Object.freeze(s.sources)),
