@@ -60,15 +60,33 @@ function feedValue(state: State, value: unknown): void {
     return
   }
   const record = value as Record<string, unknown>
-  const keys = Object.keys(record)
-    .filter((k) => record[k] !== undefined)
-    .sort()
+  // One array per object, sorted in place: every SDK hashes its config on every change, and
+  // filtering and Array#sort would each allocate another.
+  const keys = sortInPlace(Object.keys(record))
   feed(state, '{')
-  keys.forEach((k, i) => {
-    if (i > 0) feed(state, ',')
+  let first = true
+  for (const k of keys) {
+    if (record[k] === undefined) continue
+    if (!first) feed(state, ',')
+    first = false
     feedString(state, k)
     feed(state, ':')
     feedValue(state, record[k])
-  })
+  }
   feed(state, '}')
+}
+
+/** Sorted by UTF-16 code units, as `Array#sort` orders strings; few keys by insertion, without a copy. */
+function sortInPlace(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = k
+  }
+  return keys
 }
