@@ -2,7 +2,7 @@
 // both of undici 7's handler shapes, without losing flow control, trailers or aborts. These
 // are the contracts a rewrite of the hot path must keep (docs/decisions.md: the legacy handler
 // shape).
-import { createMeshDispatcher, RESPONSE_FLAGS_HEADER } from '@weft/client'
+import { createMeshDispatcher, type OutboundRequestEvent, RESPONSE_FLAGS_HEADER } from '@weft/client'
 import { compileSnapshot, loadConfig, type RegistryEndpoint } from '@weft/config'
 import { type Dispatcher, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,7 @@ import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
 
 const upstreams: Upstream[] = []
 let dispatcher: Dispatcher
+const ended: OutboundRequestEvent[] = []
 
 const rules = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -51,6 +52,17 @@ spec:
     - destination: {host: reviews}
     fault:
       abort: {httpStatus: 503, percentage: {value: 100}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: delayed}
+spec:
+  hosts: [delayed]
+  http:
+  - route:
+    - destination: {host: reviews}
+    fault:
+      delay: {fixedDelay: 1500ms, percentage: {value: 100}}
 `
 
 beforeAll(async () => {
@@ -75,6 +87,7 @@ beforeAll(async () => {
   dispatcher = createMeshDispatcher({
     snapshot: () => snapshot,
     source: { namespace: 'default', labels: { app: 'productpage' } },
+    onRequestEnd: (event) => ended.push(event),
   })
 }, 30_000)
 
@@ -147,6 +160,25 @@ describe('handlers on both sides of the mesh', () => {
     await expect(
       request('http://reviews:9080/reviews/2', { dispatcher, signal: controller.signal }),
     ).rejects.toThrow('aborted before sending')
+  })
+
+  it('a caller that aborts during an injected delay hears it at once, and the request never leaves', async () => {
+    const controller = new AbortController()
+    const started = performance.now()
+    const pending = request('http://delayed:9080/held', { dispatcher, signal: controller.signal })
+    setTimeout(() => controller.abort(new Error('not waiting out the delay')), 100)
+    await expect(pending).rejects.toThrow('not waiting out the delay')
+    expect(performance.now() - started).toBeLessThan(1000)
+    const event = ended.find((e) => e.host.startsWith('delayed.'))
+    expect([event?.error?.message, event?.flags, event?.attempts]).toEqual([
+      'not waiting out the delay',
+      ['DI'],
+      0,
+    ])
+    // Past the end of the 1.5 s delay: had its timer run on, the upstream would have had the request.
+    await new Promise((r) => setTimeout(r, 1500 - (performance.now() - started) + 300))
+    const last = await request(`http://127.0.0.1:${upstreams[0]?.port}/__last`)
+    expect(((await last.body.json()) as { url?: string } | null)?.url).not.toBe('/held')
   })
 
   it('a caller that aborts while a retried request waits between attempts hears the abort', async () => {

@@ -191,10 +191,10 @@ export class Attempt implements LegacyHandler {
     this.#breaker = undefined
   }
 
-  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+  onConnect(abort: (reason?: Error) => void): void {
     this.#abortUpstream = abort
     if (this.#pendingAbort) abort(this.#pendingAbort)
-    else if (!this.#owner.attemptConnected(this, context)) abort(new Error('weft: request already answered'))
+    else if (!this.#owner.attemptConnected(this)) abort(new Error('weft: request already answered'))
   }
 
   onUpgrade(statusCode: number, headers: Buffer[], socket: Duplex): void {

@@ -1,3 +1,4 @@
+import type { CallerAbort } from './caller-abort.js'
 import { toRawHeaders } from './headers.js'
 import type { LegacyHandler } from './legacy-handler.js'
 
@@ -6,38 +7,33 @@ const noop = () => {}
 /**
  * Answers a request through the handler without any upstream, as Envoy answers a direct
  * response, a redirect, an injected abort or a local failure: headers, then the body, then the
- * end. `connect` is false when the caller holds its abort function already. A caller that
- * aborts meanwhile gets its error callback instead of the rest, as undici's own dispatchers do.
+ * end. A caller that aborts meanwhile (through `cancel`, whose abort function it holds) gets its
+ * error callback instead of the rest, as undici's own dispatchers do.
  */
 export function respondLocally(
   handler: LegacyHandler,
+  cancel: CallerAbort,
   statusCode: number,
   headers: Record<string, string>,
   body = '',
-  connect = true,
 ): void {
-  let aborted: Error | undefined
-  if (connect) {
-    handler.onConnect((reason) => {
-      aborted ??= reason ?? new Error('weft: request aborted')
-    }, {})
-    if (aborted) {
-      handler.onError(aborted)
-      return
-    }
+  cancel.listen(noop)
+  if (cancel.reason) {
+    handler.onError(cancel.reason)
+    return
   }
   const payload = Buffer.from(body)
   const all: Record<string, string> = { ...headers, 'content-length': String(payload.length) }
   if (payload.length > 0 && !('content-type' in all)) all['content-type'] = 'text/plain'
   // No upstream stands behind the answer: a request to pause has nothing to hold back.
   handler.onHeaders(statusCode, toRawHeaders(all), noop, statusText(statusCode))
-  if (aborted) {
-    handler.onError(aborted)
+  if (cancel.reason) {
+    handler.onError(cancel.reason)
     return
   }
   if (payload.length > 0) handler.onData(payload)
-  if (aborted) {
-    handler.onError(aborted)
+  if (cancel.reason) {
+    handler.onError(cancel.reason)
     return
   }
   handler.onComplete([])

@@ -10,6 +10,7 @@ import {
   routeRequest,
 } from '@weft/core'
 import type { Dispatcher } from 'undici'
+import { CallerAbort } from './caller-abort.js'
 import { type Cluster, ClusterRegistry } from './cluster.js'
 import { type Headers, headerRecord, single } from './headers.js'
 import { asLegacyHandler, type LegacyHandler } from './legacy-handler.js'
@@ -71,8 +72,18 @@ function hashInput(headers: Headers, path: string) {
   }
 }
 
-function consistentHash(cluster: Cluster, headers: Headers, path: string, random: () => number) {
-  if (!cluster.consistentHash) return { hash: undefined, setCookie: undefined }
+const NO_HASH: { readonly hash: undefined; readonly setCookie: undefined } = Object.freeze({
+  hash: undefined,
+  setCookie: undefined,
+})
+
+function consistentHash(
+  cluster: Cluster,
+  headers: Headers,
+  path: string,
+  random: () => number,
+): { readonly hash: number | undefined; readonly setCookie: string | undefined } {
+  if (!cluster.consistentHash) return NO_HASH
   const key = consistentHashKey(cluster.consistentHash, hashInput(headers, path), random)
   const c = key.setCookie
   return {
@@ -156,6 +167,33 @@ function answerLocally(decision: RouteDecision): LocalAnswer | undefined {
   }
 }
 
+/** Reports the end of a request no upstream saw: answered by the mesh, or aborted by the caller first. */
+function reportUnsent(
+  onRequestEnd: OutboundRequestHook | undefined,
+  observer: OutboundRequestObserver | undefined,
+  decision: RouteDecision,
+  status: number | undefined,
+  flags: string[],
+  error: Error | undefined,
+  responseBytes: number,
+): void {
+  if (!onRequestEnd && !observer) return
+  const event: OutboundRequestEvent = {
+    host: decision.host,
+    rule: 'rule' in decision ? decision.rule : undefined,
+    target: undefined,
+    endpoint: undefined,
+    status,
+    flags,
+    attempts: 0,
+    durationMs: 0,
+    error,
+    responseBytes,
+  }
+  report(onRequestEnd, event)
+  if (observer) observe(() => observer.end(event))
+}
+
 /**
  * The mesh as an undici interceptor: each request is routed by the snapshot (`@weft/core`
  * decides), and either answered locally (direct response, redirect, injected abort, no route)
@@ -204,6 +242,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
 
     return function weftMesh(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const caller = asLegacyHandler(handler)
+      const cancel = new CallerAbort()
       const url = origin(opts)
       const headers = headerRecord(opts.headers)
       const scheme = url.scheme === 'https' ? 'https' : 'http'
@@ -223,31 +262,31 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
         },
         random,
       )
+      const delayMs = decision.kind === 'forward' ? decision.fault.delayMs : 0
+      // Before an upstream saw it, an aborted request is over: reported, and the caller told.
+      const abortedBeforeStart = (reason: Error) => {
+        const flags = delayMs > 0 ? [ResponseFlag.delayInjected] : []
+        reportUnsent(options.onRequestEnd, observer, decision, undefined, flags, reason, 0)
+        caller.onError(reason)
+      }
       const start = () => {
+        if (cancel.reason) {
+          abortedBeforeStart(cancel.reason)
+          return
+        }
         const local = answerLocally(decision)
         if (local || decision.kind !== 'forward') {
           const answer = local as LocalAnswer
           respondLocally(
             caller,
+            cancel,
             answer.status,
             { ...answer.headers, [RESPONSE_FLAGS_HEADER]: answer.flag },
             answer.body,
           )
-          if (!options.onRequestEnd && !observer) return
-          const event: OutboundRequestEvent = {
-            host: decision.host,
-            rule: 'rule' in decision ? decision.rule : undefined,
-            target: undefined,
-            endpoint: undefined,
-            status: answer.status,
-            flags: answer.flag.split(','),
-            attempts: 0,
-            durationMs: 0,
-            error: undefined,
-            responseBytes: Buffer.byteLength(answer.body),
-          }
-          report(options.onRequestEnd, event)
-          if (observer) observe(() => observer.end(event))
+          const flags = answer.flag.split(',')
+          const bytes = Buffer.byteLength(answer.body)
+          reportUnsent(options.onRequestEnd, observer, decision, answer.status, flags, undefined, bytes)
           return
         }
         const cluster = clusters.get(snapshot, decision.target, options.source, random, now())
@@ -268,14 +307,23 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
             onRequestEnd: options.onRequestEnd,
             observer,
             telemetry,
+            cancel,
           },
           caller,
         ).start()
         for (const mirror of decision.mirrors) sendMirror(mirror, decision.path, opts, headers, scheme)
       }
-      // An injected delay holds the request before anything else, as Envoy's fault filter does.
-      if (decision.kind === 'forward' && decision.fault.delayMs > 0) setTimeout(start, decision.fault.delayMs)
-      else start()
+      // The caller holds its abort function before anything else happens, so that an abort
+      // during an injected delay ends the request then, not when the delay is over.
+      caller.onConnect(cancel.abort)
+      if (delayMs > 0 && !cancel.reason) {
+        // An injected delay holds the request before anything else, as Envoy's fault filter does.
+        const timer = setTimeout(start, delayMs)
+        cancel.listen((reason) => {
+          clearTimeout(timer)
+          abortedBeforeStart(reason)
+        })
+      } else start()
       return true
     }
   }

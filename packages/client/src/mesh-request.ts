@@ -12,6 +12,7 @@ import {
 import pRetry, { AbortError } from 'p-retry'
 import type { Dispatcher } from 'undici'
 import { Attempt, AttemptFailed } from './attempt.js'
+import type { CallerAbort } from './caller-abort.js'
 import { isOpenCircuit } from './circuit-breaker.js'
 import type { Cluster } from './cluster.js'
 import {
@@ -50,6 +51,8 @@ export interface MeshRequestContext {
   /** The request's telemetry, when the mesh has telemetry on. */
   readonly observer: OutboundRequestObserver | undefined
   readonly telemetry: OutboundTelemetry | undefined
+  /** The abort function the caller holds already: its aborts come here once the request starts. */
+  readonly cancel: CallerAbort
 }
 
 /**
@@ -66,8 +69,6 @@ export class MeshRequest {
   readonly #flags: string[]
   readonly #replayable: boolean
   readonly #deadlineMs: number | undefined
-  /** The caller holds its abort function (its `onConnect` ran). */
-  #connected = false
   #committed = false
   #finished = false
   #routeTimer: NodeJS.Timeout | undefined
@@ -96,6 +97,8 @@ export class MeshRequest {
 
   start(): void {
     const { decision } = this.#ctx
+    this.#ctx.cancel.listen(this.#abortByCaller)
+    if (this.#finished) return
     if (this.#deadlineMs !== undefined) {
       this.#routeTimer = setTimeout(() => this.#onRouteTimeout(), this.#deadlineMs - this.#ctx.now())
     }
@@ -239,14 +242,9 @@ export class MeshRequest {
 
   // The methods below are called by the request's attempts (Attempt), not by other code.
 
-  /** Undici connected an attempt: the caller's `onConnect` runs, once, with an abort that reaches every attempt. */
-  attemptConnected(attempt: Attempt, context: unknown): boolean {
-    if (this.#finished || this.#current !== attempt) return false
-    if (!this.#connected) {
-      this.#connected = true
-      this.#caller.onConnect(this.#abortByCaller, context)
-    }
-    return true
+  /** Undici connected an attempt: whether it is still the one the request waits for. */
+  attemptConnected(attempt: Attempt): boolean {
+    return !this.#finished && this.#current === attempt
   }
 
   attemptUpgraded(statusCode: number, headers: Buffer[], socket: Duplex): void {
@@ -400,9 +398,8 @@ export class MeshRequest {
    * callback; otherwise (before the first attempt connects, between attempts) the caller hears
    * it now, and an attempt still queued is stopped when it connects.
    */
-  readonly #abortByCaller = (reason?: Error): void => {
+  readonly #abortByCaller = (error: Error): void => {
     if (this.#finished || this.#aborted) return
-    const error = reason ?? new Error('weft: request aborted')
     this.#aborted = error
     const current = this.#current
     if (current?.inFlight) {
@@ -444,9 +441,12 @@ export class MeshRequest {
     this.#status = status
     if (this.#ctx.observer) this.#responseBytes += Buffer.byteLength(body)
     this.#finish()
-    // A caller that holds its abort function already is answered without a second onConnect.
-    const connect = !this.#connected
-    this.#connected = true
-    respondLocally(this.#caller, status, { [RESPONSE_FLAGS_HEADER]: this.#flags.join(',') }, body, connect)
+    respondLocally(
+      this.#caller,
+      this.#ctx.cancel,
+      status,
+      { [RESPONSE_FLAGS_HEADER]: this.#flags.join(',') },
+      body,
+    )
   }
 }
