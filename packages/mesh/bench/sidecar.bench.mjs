@@ -171,6 +171,9 @@ spec:
   host: reviews
   trafficPolicy:
     outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s}
+    # The callers' raw Pool opens at most 16 connections. Uncapped, undici's pool opens up to
+    # twice the connections in flight (docs/client.md), and the comparison would be of those.
+    connectionPool: {tcp: {maxConnections: 16}}
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
