@@ -9,7 +9,8 @@
 // control plane: apply, store, fan-out, ACKs) per change, and the machine's other load meanwhile
 // (/proc/stat), since the times move with what else runs on the machine.
 // Run: pnpm build && node packages/cli/bench/propagation.bench.mjs [--instances 100] [--rounds 30]
-//      [--processes 4] [--gap MS] [--store file|etcd] [--profile DIR (CPU profiles of the rounds)] [-o json]
+//      [--processes 4] [--gap MS] [--store file|etcd] [--profile DIR (CPU profiles of the rounds)]
+//      [--each (every round's times, on stderr)] [-o json]
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -34,6 +35,8 @@ const STORE = arg('--store', undefined)
 const GAP_MS = Number(arg('--gap', 50))
 const IDLE_MS = 3_000
 const PROFILE = arg('--profile', undefined)
+// The slow rounds make p99; which ones they are (the first, one every second…) says why.
+const EACH = process.argv.includes('--each')
 if (PROFILE) mkdirSync(PROFILE, { recursive: true })
 const worker = fileURLToPath(new URL('./propagation-worker.mjs', import.meta.url))
 
@@ -224,6 +227,12 @@ async function measure(storeName, store, dir, helperPid) {
     reports.delete(v)
     times.push(ats.length === INSTANCES ? Math.max(...ats) - started : Number.POSITIVE_INFINITY)
     firsts.push(Math.min(...ats) - started)
+    if (EACH) {
+      const at = started - performance.timeOrigin - wallBefore
+      const line = `  ${storeName} round ${round}: all ${times.at(-1).toFixed(1)} ms, first ${firsts.at(-1).toFixed(1)} ms, started at +${at.toFixed(0)} ms`
+      // Over the progress line, which ends in a carriage return.
+      process.stderr.write(`\r${line.padEnd(60)}\n`)
+    }
     await new Promise((r) => setTimeout(r, GAP_MS))
   }
   const own = process.cpuUsage(ownBefore)
