@@ -313,8 +313,8 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
         ).start()
         for (const mirror of decision.mirrors) sendMirror(mirror, decision.path, opts, headers, scheme)
       }
-      // The caller holds its abort function before anything else happens, so that an abort
-      // during an injected delay ends the request then, not when the delay is over.
+      // The caller gets its abort function before the request waits or goes anywhere, so that
+      // an abort during an injected delay ends the request then, not when the delay is over.
       caller.onConnect(cancel.abort)
       if (delayMs > 0 && !cancel.reason) {
         // An injected delay holds the request before anything else, as Envoy's fault filter does.
