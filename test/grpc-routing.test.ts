@@ -161,6 +161,29 @@ describe('gRPC through a weft:/// target, against real grpc-js servers', () => {
     expect(other.flags).toBeUndefined()
   })
 
+  it('a call past its deadline, or cancelled, during an injected delay ends then', async () => {
+    use(
+      rules(
+        '  - fault: {delay: {fixedDelay: 1500ms, percentage: {value: 100}}}\n    route:\n    - destination: {host: reviews, subset: v1}\n',
+      ),
+    )
+    const outcome = (deadlineMs: number | undefined, cancelAfterMs: number | undefined) => {
+      const started = performance.now()
+      return new Promise<{ code?: number; ms: number }>((resolve) => {
+        const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs }
+        const call = client.Get({ product_id: 0 }, new grpc.Metadata(), options, (error) =>
+          resolve({ code: error?.code, ms: performance.now() - started }),
+        )
+        if (cancelAfterMs !== undefined) setTimeout(() => call.cancel(), cancelAfterMs)
+      })
+    }
+    const [late, cancelled] = await Promise.all([outcome(300, undefined), outcome(undefined, 100)])
+    expect(late.code).toBe(grpc.status.DEADLINE_EXCEEDED)
+    expect(late.ms).toBeLessThan(1000)
+    expect(cancelled.code).toBe(grpc.status.CANCELLED)
+    expect(cancelled.ms).toBeLessThan(1000)
+  })
+
   it('the route’s header operations apply to the call’s metadata', async () => {
     use(
       rules(
