@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMesh, type Mesh } from '@weft/mesh'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callApi } from './support/control-plane-api.js'
-import { type ControlPlaneProcess, startControlPlaneProcess } from './support/control-plane-process.js'
-import { type EtcdCluster, startEtcdCluster } from './support/etcd-cluster.js'
+import {
+  type ControlPlaneProcess,
+  startControlPlaneProcess,
+  weftBin,
+} from './support/control-plane-process.js'
+import { type EtcdCluster, freePort, startEtcdCluster } from './support/etcd-cluster.js'
 
 let cluster: EtcdCluster
 let dataDir: string
@@ -51,7 +56,74 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true })
 })
 
+/** `weft ARGS…` with the admin token; its exit code and output. */
+function weft(args: string[], token: string) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      [weftBin, ...args],
+      { env: { ...process.env, WEFT_TOKEN: token } },
+      (error, stdout, stderr) =>
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+interface StatusJson {
+  workloads: { service: string; state: string; replica?: string }[]
+  replicas?: { server: string; reachable: boolean }[]
+}
+
 describe('two control-plane replicas over a 3-member etcd cluster', () => {
+  it('weft status given both replicas shows every instance, and the replica it watches', async () => {
+    const [a, b] = replicas as [ControlPlaneProcess, ControlPlaneProcess]
+    const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()
+    const { body } = await api(a.url, admin, 'POST', '/api/v1/tokens', {
+      namespace: 'default',
+      serviceAccount: 'bookinfo',
+    })
+    const cacheDir = await mkdtemp(join(tmpdir(), 'weft-cache-status-'))
+    const meshes = [
+      await createMesh({ service: 'details', controlPlane: a.url, token: body.token, cacheDir }),
+      await createMesh({ service: 'ratings', controlPlane: b.url, token: body.token, cacheDir }),
+    ]
+    try {
+      const status = async (servers: string) => {
+        const run = await weft(['status', '--server', servers, '-o', 'json'], admin)
+        return { code: run.code, stderr: run.stderr, json: JSON.parse(run.stdout) as StatusJson }
+      }
+      const acked = (s: StatusJson, service: string) =>
+        s.workloads.some((w) => w.service === service && w.state === 'ACK')
+      let both = await status(`${a.url},${b.url}`)
+      const deadline = Date.now() + 10_000
+      while (!(acked(both.json, 'details') && acked(both.json, 'ratings')) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+        both = await status(`${a.url},${b.url}`)
+      }
+      expect(both.code).toBe(0)
+      const replicaOf = (s: StatusJson) =>
+        Object.fromEntries(s.workloads.map((w) => [w.service, [w.state, w.replica]]))
+      expect(replicaOf(both.json)).toEqual({ details: ['ACK', a.url], ratings: ['ACK', b.url] })
+      expect(both.json.replicas).toEqual([
+        { server: a.url, reachable: true },
+        { server: b.url, reachable: true },
+      ])
+      // One replica knows only the instances that watch it.
+      const onlyA = await status(a.url)
+      expect(onlyA.json.workloads.map((w) => w.service)).toEqual(['details'])
+      // A replica that cannot be reached: the rest is shown, and the exit code says it is partial.
+      const gone = `http://127.0.0.1:${await freePort()}`
+      const partial = await status(`${a.url},${gone}`)
+      expect(partial.code).toBe(3)
+      expect(partial.json.workloads.map((w) => w.service)).toEqual(['details'])
+      expect(partial.json.replicas?.map((r) => r.reachable)).toEqual([true, false])
+      expect(partial.stderr).toContain(`cannot reach the control plane at ${gone}`)
+    } finally {
+      await Promise.all(meshes.map((m) => m.close()))
+      await rm(cacheDir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
   it('one etcd member and one replica killed mid-stream: every acknowledged apply survives, every instance converges', async () => {
     const [a, b] = replicas as [ControlPlaneProcess, ControlPlaneProcess]
     const admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

@@ -69,7 +69,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table')
   const remote = (command: Command) =>
     command
-      .option('--server <url>', `the control plane (WEFT_SERVER; default ${DEFAULT_SERVER})`)
+      .option(
+        '--server <urls>',
+        `the control plane; replicas comma-separated, tried in order (WEFT_SERVER; default ${DEFAULT_SERVER})`,
+      )
       .option(
         '--token <token>',
         'the credential (WEFT_TOKEN); prefer the variable, which stays out of shell history',

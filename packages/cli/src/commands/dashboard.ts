@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { ExitCode } from '../errors.js'
 import type { Io } from '../io.js'
-import { callApi, type RemoteOptions, serverOf } from './remote.js'
+import { callAnyApi, type RemoteOptions } from './remote.js'
 
 export interface DashboardOptions extends RemoteOptions {
   readonly output?: 'text' | 'json'
@@ -38,10 +38,10 @@ function openInBrowser(url: string): Promise<boolean> {
  * the page can read the API while the admin token stays in the terminal.
  */
 export async function dashboardCommand(options: DashboardOptions, io: Io): Promise<number> {
-  const { token } = await callApi<{ token: string }>(options, 'POST', '/api/v1/tokens', {
+  const { server, value } = await callAnyApi<{ token: string }>(options, 'POST', '/api/v1/tokens', {
     json: { viewer: true },
   })
-  const url = `${serverOf(options)}/dashboard/#token=${encodeURIComponent(token)}`
+  const url = `${server}/dashboard/#token=${encodeURIComponent(value.token)}`
   const opened = options.open === true && (await openInBrowser(url))
   if (options.open && !opened)
     io.err('could not start a browser (xdg-open or open): open the address yourself\n')

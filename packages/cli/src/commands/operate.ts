@@ -3,7 +3,7 @@ import { ExitCode, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
 import { age, formatData, formatTable, type OutputFormat } from '../output.js'
 import { readSources } from '../read-sources.js'
-import { callApi, type RemoteOptions } from './remote.js'
+import { callApi, callApiAt, RemoteError, type RemoteOptions, serversOf } from './remote.js'
 
 interface ApplyAnswer {
   version: number
@@ -148,37 +148,102 @@ interface StatusAnswer {
   }[]
 }
 
-/** `weft status`: every workload watching, what it applied, ACK or NACK and why. */
+type StatusWorkload = StatusAnswer['workloads'][number] & { replica?: string }
+
+/**
+ * The replicas' answers as one: each instance once, from the replica it is connected to (else
+ * the one that saw it last). Endpoints and the config version live in the shared store; the
+ * newest replica's are shown.
+ */
+function mergeStatus(answers: readonly { server: string; answer: StatusAnswer }[]): StatusAnswer {
+  const byInstance = new Map<string, StatusWorkload>()
+  for (const { server, answer } of answers) {
+    for (const w of answer.workloads) {
+      const seen = byInstance.get(w.instance)
+      const newer =
+        !seen ||
+        (w.connected && !seen.connected) ||
+        (w.connected === seen.connected && w.lastSeenMs > seen.lastSeenMs)
+      if (newer) byInstance.set(w.instance, { ...w, replica: server })
+    }
+  }
+  const newest = answers.reduce((a, b) => (b.answer.version > a.answer.version ? b : a)).answer
+  return { version: newest.version, endpoints: newest.endpoints, workloads: [...byInstance.values()] }
+}
+
+/**
+ * `weft status`: every workload watching, what it applied, ACK or NACK and why. Each replica
+ * knows the instances that watch it; given several (`--server a,b`), it asks them all and says
+ * which replica each instance watches. A replica that cannot be reached is named, the rest shown,
+ * and the exit code is 3: the view is incomplete.
+ */
 export async function statusCommand(
   options: RemoteOptions & { output?: OutputFormat },
   io: Io,
 ): Promise<number> {
-  const answer = await callApi<StatusAnswer>(options, 'GET', '/api/v1/status')
+  const servers = serversOf(options)
+  const settled = await Promise.allSettled(
+    servers.map(async (server) => ({
+      server,
+      answer: await callApiAt<StatusAnswer>(server, options, 'GET', '/api/v1/status'),
+    })),
+  )
+  const answers: { server: string; answer: StatusAnswer }[] = []
+  const missing: { server: string; error: RemoteError }[] = []
+  for (const [i, result] of settled.entries()) {
+    if (result.status === 'fulfilled') answers.push(result.value)
+    else if (result.reason instanceof RemoteError && result.reason.unreachable)
+      missing.push({ server: servers[i] as string, error: result.reason })
+    // A refusal (a bad token, say) is not a partial view: it ends the command.
+    else throw result.reason
+  }
+  if (answers.length === 0) throw (missing[0] as { error: RemoteError }).error
+  const several = servers.length > 1
+  const answer = several ? mergeStatus(answers) : (answers[0] as { answer: StatusAnswer }).answer
+  const code = missing.length > 0 ? ExitCode.unreachable : ExitCode.ok
+  for (const m of missing) io.err(`${m.error.message}; its workloads are not shown\n`)
   if (options.output === 'json' || options.output === 'yaml') {
-    io.out(formatData(answer, options.output))
-    return ExitCode.ok
+    const replicas = servers.map((server) => {
+      const failed = missing.find((m) => m.server === server)
+      return failed ? { server, reachable: false, error: failed.error.message } : { server, reachable: true }
+    })
+    io.out(formatData(several ? { ...answer, replicas } : answer, options.output))
+    return code
   }
   io.err(`config version ${answer.version}; ${answer.endpoints.length} endpoint(s) registered\n`)
   if (answer.workloads.length === 0) {
     io.err('no workload has connected yet\n')
-    return ExitCode.ok
+    return code
   }
+  const columns = [
+    'namespace',
+    'workload',
+    'instance',
+    'applied',
+    'state',
+    'connected',
+    'last seen',
+    'reason',
+  ]
   io.out(
     formatTable(
-      ['namespace', 'workload', 'instance', 'applied', 'state', 'connected', 'last seen', 'reason'],
-      answer.workloads.map((w) => [
-        w.namespace,
-        w.service,
-        w.instance,
-        w.applied === undefined ? '-' : String(w.applied),
-        w.state === 'PENDING' ? `PENDING ${w.sent}` : w.state,
-        w.connected ? 'yes' : 'no',
-        age(w.lastSeenMs),
-        w.reason ?? '',
-      ]),
+      several ? [...columns, 'replica'] : columns,
+      answer.workloads.map((w: StatusWorkload) => {
+        const row = [
+          w.namespace,
+          w.service,
+          w.instance,
+          w.applied === undefined ? '-' : String(w.applied),
+          w.state === 'PENDING' ? `PENDING ${w.sent}` : w.state,
+          w.connected ? 'yes' : 'no',
+          age(w.lastSeenMs),
+          w.reason ?? '',
+        ]
+        return several ? [...row, w.replica ?? ''] : row
+      }),
     ),
   )
-  return ExitCode.ok
+  return code
 }
 
 /** `weft token create`: prints a workload token (to stdout alone, so that scripts can capture it). */

@@ -13,18 +13,26 @@ export class RemoteError extends Error {
   readonly code = 'WEFT_CLI_REMOTE'
   readonly exitCode: number
   readonly lines: readonly string[]
+  /** No answer came (connection refused, reset, timed out): another replica may give one. */
+  readonly unreachable: boolean
 
-  constructor(message: string, exitCode: number, lines: readonly string[] = []) {
+  constructor(message: string, exitCode: number, lines: readonly string[] = [], unreachable = false) {
     super(message)
     this.exitCode = exitCode
     this.lines = lines
+    this.unreachable = unreachable
   }
 }
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:15010'
 
-export function serverOf(options: RemoteOptions): string {
-  return (options.server ?? process.env.WEFT_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, '')
+/** Every control-plane replica named, in order: `--server` or WEFT_SERVER take a comma-separated list. */
+export function serversOf(options: RemoteOptions): string[] {
+  const named = (options.server ?? process.env.WEFT_SERVER ?? DEFAULT_SERVER)
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter((s) => s !== '')
+  return named.length > 0 ? named : [DEFAULT_SERVER]
 }
 
 function tokenOf(options: RemoteOptions): string {
@@ -38,14 +46,50 @@ function tokenOf(options: RemoteOptions): string {
   return token
 }
 
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
+type Body = { json: unknown } | { text: string }
+
+/**
+ * One API call to the first replica that answers (the next is tried only when one cannot be
+ * reached: a refusal is an answer); the value and who gave it.
+ */
+export async function callAnyApi<T>(
+  options: RemoteOptions,
+  method: Method,
+  path: string,
+  body?: Body,
+): Promise<{ server: string; value: T }> {
+  const servers = serversOf(options)
+  let unreachable: RemoteError | undefined
+  for (const server of servers) {
+    try {
+      return { server, value: await callApiAt<T>(server, options, method, path, body) }
+    } catch (error) {
+      if (!(error instanceof RemoteError) || !error.unreachable) throw error
+      unreachable = error
+    }
+  }
+  throw unreachable as RemoteError
+}
+
 /** One API call; a refusal becomes a RemoteError carrying the control plane's message and lines. */
 export async function callApi<T>(
   options: RemoteOptions,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: Method,
   path: string,
-  body?: { json: unknown } | { text: string },
+  body?: Body,
 ): Promise<T> {
-  const server = serverOf(options)
+  return (await callAnyApi<T>(options, method, path, body)).value
+}
+
+/** One API call to `server`, one replica. */
+export async function callApiAt<T>(
+  server: string,
+  options: RemoteOptions,
+  method: Method,
+  path: string,
+  body?: Body,
+): Promise<T> {
   let res: Awaited<ReturnType<typeof request>>
   try {
     res = await request(`${server}${path}`, {
@@ -61,6 +105,8 @@ export async function callApi<T>(
     throw new RemoteError(
       `cannot reach the control plane at ${server}: ${(error as Error).message} (set --server or WEFT_SERVER)`,
       ExitCode.unreachable,
+      [],
+      true,
     )
   }
   const text = await res.body.text()
