@@ -118,6 +118,14 @@ describe('two control-plane replicas over a 3-member etcd cluster', () => {
       expect(partial.json.workloads.map((w) => w.service)).toEqual(['details'])
       expect(partial.json.replicas?.map((r) => r.reachable)).toEqual([true, false])
       expect(partial.stderr).toContain(`cannot reach the control plane at ${gone}`)
+      // Any other command goes to the first replica it can connect to.
+      const listed = await weft(['get', 'vs', '-A', '--server', `${gone},${b.url}`, '-o', 'json'], admin)
+      expect(listed.code).toBe(0)
+      const alone = await weft(['get', 'vs', '-A', '--server', gone], admin)
+      expect([alone.code, alone.stderr.includes(`cannot reach the control plane at ${gone}`)]).toEqual([
+        3,
+        true,
+      ])
     } finally {
       await Promise.all(meshes.map((m) => m.close()))
       await rm(cacheDir, { recursive: true, force: true })

@@ -13,14 +13,22 @@ export class RemoteError extends Error {
   readonly code = 'WEFT_CLI_REMOTE'
   readonly exitCode: number
   readonly lines: readonly string[]
-  /** No answer came (connection refused, reset, timed out): another replica may give one. */
+  /** No answer came: the connection failed, or broke before the answer. */
   readonly unreachable: boolean
+  /** The connection was never made, so the request was not sent: another replica may take it. */
+  readonly notSent: boolean
 
-  constructor(message: string, exitCode: number, lines: readonly string[] = [], unreachable = false) {
+  constructor(
+    message: string,
+    exitCode: number,
+    lines: readonly string[] = [],
+    transport: { unreachable: boolean; notSent: boolean } = { unreachable: false, notSent: false },
+  ) {
     super(message)
     this.exitCode = exitCode
     this.lines = lines
-    this.unreachable = unreachable
+    this.unreachable = transport.unreachable
+    this.notSent = transport.notSent
   }
 }
 
@@ -49,9 +57,20 @@ function tokenOf(options: RemoteOptions): string {
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 type Body = { json: unknown } | { text: string }
 
+/** Errors of a connection that was never made: nothing was sent, so another replica may take the request. */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
 /**
- * One API call to the first replica that answers (the next is tried only when one cannot be
- * reached: a refusal is an answer); the value and who gave it.
+ * One API call to the first replica that takes it; the value and who gave it. The next replica
+ * is tried only when one could not be connected to: a refusal is an answer, and a request that
+ * may have been sent is not sent twice (an apply, a delete).
  */
 export async function callAnyApi<T>(
   options: RemoteOptions,
@@ -60,16 +79,16 @@ export async function callAnyApi<T>(
   body?: Body,
 ): Promise<{ server: string; value: T }> {
   const servers = serversOf(options)
-  let unreachable: RemoteError | undefined
+  let notConnected: RemoteError | undefined
   for (const server of servers) {
     try {
       return { server, value: await callApiAt<T>(server, options, method, path, body) }
     } catch (error) {
-      if (!(error instanceof RemoteError) || !error.unreachable) throw error
-      unreachable = error
+      if (!(error instanceof RemoteError) || !error.notSent) throw error
+      notConnected = error
     }
   }
-  throw unreachable as RemoteError
+  throw notConnected as RemoteError
 }
 
 /** One API call; a refusal becomes a RemoteError carrying the control plane's message and lines. */
@@ -90,12 +109,13 @@ export async function callApiAt<T>(
   path: string,
   body?: Body,
 ): Promise<T> {
+  const token = tokenOf(options)
   let res: Awaited<ReturnType<typeof request>>
   try {
     res = await request(`${server}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${tokenOf(options)}`,
+        authorization: `Bearer ${token}`,
         ...(body && 'json' in body ? { 'content-type': 'application/json' } : {}),
         ...(body && 'text' in body ? { 'content-type': 'application/yaml' } : {}),
       },
@@ -106,7 +126,7 @@ export async function callApiAt<T>(
       `cannot reach the control plane at ${server}: ${(error as Error).message} (set --server or WEFT_SERVER)`,
       ExitCode.unreachable,
       [],
-      true,
+      { unreachable: true, notSent: CONNECT_FAILURES.has((error as { code?: string }).code ?? '') },
     )
   }
   const text = await res.body.text()
