@@ -105,9 +105,17 @@ async function round(call, concurrency) {
   }
 }
 
+/** The nearest-rank percentile: the smallest value with at least p % of the values at or below it. */
 const pct = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/** The median; of an even count, the mean of the middle two, so that neither side is favoured. */
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 /** Interleaved rounds (A B A B …) of every variant at one concurrency. */
@@ -133,7 +141,7 @@ async function compare(concurrency) {
     p50us: Math.round(pct(r.latencies, 50)),
     p99us: Math.round(pct(r.latencies, 99)),
     // The client process's CPU per request (median of rounds): steadier than throughput on a busy machine.
-    cpuUs: +pct(r.cpuUs, 50).toFixed(1),
+    cpuUs: +median(r.cpuUs).toFixed(1),
   }))
 }
 
@@ -154,9 +162,9 @@ const rows = [...loaded, ...single]
 const pairedRatios = (variant) => loaded[variant].roundRps.map((rps, i) => rps / loaded[0].roundRps[i])
 const meshRatios = pairedRatios(1)
 const summary = {
-  throughputRatio: +pct(meshRatios, 50).toFixed(3),
+  throughputRatio: +median(meshRatios).toFixed(3),
   throughputRatioRange: [+Math.min(...meshRatios).toFixed(2), +Math.max(...meshRatios).toFixed(2)],
-  composeOnlyRatio: +pct(pairedRatios(2), 50).toFixed(3),
+  composeOnlyRatio: +median(pairedRatios(2)).toFixed(3),
   addedP50us: single[1].p50us - single[0].p50us,
   addedP99us: single[1].p99us - single[0].p99us,
 }

@@ -251,7 +251,8 @@ async function startHaproxy(binary, dir, name, config, ports) {
   return child
 }
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+/** The nearest-rank percentile of sorted values: the smallest with at least p % at or below it. */
+const percentile = (sorted, p) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]
 
 async function main() {
   workDir = await mkdtemp(join(tmpdir(), 'weft-sidecar-bench-'))
