@@ -8,8 +8,10 @@
 // validate, compile, cache, ACK, and the benchmark's own report), the bench process's (the
 // control plane: apply, store, fan-out, ACKs) per change, and the machine's other load meanwhile
 // (/proc/stat), since the times move with what else runs on the machine.
+// With --services N the config also holds N services' VirtualService and DestinationRule, which
+// the rounds leave alone: what a change costs an instance whose config is not one resource.
 // Run: pnpm build && node packages/cli/bench/propagation.bench.mjs [--instances 100] [--rounds 100]
-//      [--processes 4] [--gap MS] [--store file|etcd] [--profile DIR (CPU profiles of the rounds)]
+//      [--services 0] [--processes 4] [--gap MS] [--store file|etcd] [--profile DIR (CPU profiles of the rounds)]
 //      [--each (every round's times, on stderr)] [-o json]
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -31,6 +33,7 @@ const PROCESSES = Math.min(INSTANCES, Number(arg('--processes', 4)))
 // 100, so that the p99 is a percentile rather than the one slowest round.
 const ROUNDS = Number(arg('--rounds', 100))
 const STORE = arg('--store', undefined)
+const SERVICES = Number(arg('--services', 0))
 // The pause between rounds. The SDK coalesces its ACKs and disk-cache writes over up to ~1 s, so
 // back-to-back rounds share them; a gap over 1 s makes every change pay its own.
 const GAP_MS = Number(arg('--gap', 50))
@@ -51,6 +54,38 @@ spec:
     route:
     - destination: {host: bench}
 `
+
+/** The services beside `bench`: each a VirtualService (a match, a 90/10 split, retries) and a DestinationRule. */
+const servicesYaml = (count) =>
+  Array.from(
+    { length: count },
+    (_, i) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-${i}, namespace: default}
+spec:
+  hosts: [svc-${i}]
+  http:
+  - match:
+    - uri: {prefix: /api/}
+    route:
+    - destination: {host: svc-${i}, subset: v1}
+      weight: 90
+    - destination: {host: svc-${i}, subset: v2}
+      weight: 10
+    retries: {attempts: 2, retryOn: "5xx,connect-failure"}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: svc-${i}, namespace: default}
+spec:
+  host: svc-${i}
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+`,
+  ).join('---\n')
 
 async function freePort() {
   const server = createServer()
@@ -137,16 +172,17 @@ async function measure(storeName, store, dir, helperPid) {
   })
   const admin = cp.credentials
   const adminToken = (await import('node:fs')).readFileSync(cp.adminTokenFile, 'utf8').trim()
-  const apply = async (n) => {
+  const apply = async (n, yaml = vs(n)) => {
     const res = await request(`${cp.url}/api/v1/apply`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}` },
-      body: vs(n),
+      body: yaml,
     })
-    const body = await res.body.json()
-    if (res.statusCode !== 200) throw new Error(JSON.stringify(body))
-    return body.version
+    const answer = await res.body.json()
+    if (res.statusCode !== 200) throw new Error(JSON.stringify(answer))
+    return answer.version
   }
+  if (SERVICES > 0) await apply(0, servicesYaml(SERVICES))
   await apply(0)
   const token = admin.issue('default', 'bench')
   const cacheDir = join(dir, `cache-${storeName}`)
@@ -259,6 +295,7 @@ async function measure(storeName, store, dir, helperPid) {
     store: storeName,
     instances: INSTANCES,
     processes: PROCESSES,
+    resources: 1 + 2 * SERVICES,
     rounds: ROUNDS,
     gapMs: GAP_MS,
     firstP50ms: +pct(firsts, 50).toFixed(1),
@@ -297,7 +334,7 @@ process.stderr.write(`${' '.repeat(40)}\r`)
 if (json) console.log(JSON.stringify(results, null, 2))
 else {
   console.log(
-    `config propagation: time from apply until all ${INSTANCES} instances (${PROCESSES} processes) applied it`,
+    `config propagation: time from apply until all ${INSTANCES} instances (${PROCESSES} processes) applied it; ${1 + 2 * SERVICES} resources in the config, one changed a round`,
   )
   console.log(
     'store   rounds   first p50 ms   p50 ms   p99 ms   max ms   CPU µs/instance/change (net of idle)   control plane CPU ms/change   other load (cores)',

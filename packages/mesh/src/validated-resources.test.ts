@@ -1,4 +1,4 @@
-import type { Resource } from '@weft/config'
+import { type Resource, seal } from '@weft/config'
 import { describe, expect, it } from 'vitest'
 import { ValidatedResources } from './validated-resources.js'
 
@@ -88,5 +88,24 @@ describe('ValidatedResources: each version of a resource validated once', () => 
     const again = cache.validate([vs('a', '1')], 's1', 'cp').resources[0]
     expect(again).toEqual(first)
     expect(again === first).toBe(false)
+  })
+
+  it('a sealed resource object is known by identity, within its store', () => {
+    const cache = new ValidatedResources()
+    const a = seal(vs('a', '1'))
+    const bad = seal(vs('bad', '2', -3))
+    const unversioned = seal(vs('c', undefined))
+    const once = cache.validate([a, bad, unversioned], 's1', 'cp')
+    const twice = cache.validate([a, bad, unversioned], 's1', 'cp')
+    expect(twice.resources[0]).toBe(once.resources[0])
+    expect(errors(twice.diagnostics)).toEqual(errors(once.diagnostics))
+    expect(errors(twice.diagnostics)[0]).toMatch(/retries\.attempts/)
+    // No resourceVersion: validated every time, sealed or not.
+    expect(twice.resources[1]).not.toBe(once.resources[1])
+    expect(twice.resources[1]).toEqual(once.resources[1])
+    // Another store's history: validated again.
+    const elsewhere = cache.validate([a], 's2', 'cp')
+    expect(elsewhere.resources[0]).not.toBe(once.resources[0])
+    expect(elsewhere.resources[0]).toEqual(once.resources[0])
   })
 })

@@ -1,4 +1,4 @@
-import type { RegistryEndpoint, Resource } from '@weft/config'
+import { type RegistryEndpoint, type Resource, seal } from '@weft/config'
 
 /** `event: snapshot` on the watch stream (docs/api.md): the whole config at one version. */
 export interface SnapshotPayload {
@@ -57,8 +57,10 @@ export class WatchedConfig {
     this.#store = payload.store
     this.#version = payload.version
     // Later entries win, as in the map a delta updates; validation sees the list as sent.
-    this.#resources = new Map(payload.resources.map((r) => [resourceKey(r), r]))
-    this.#endpoints = new Map(payload.endpoints.map((e) => [endpointKey(e), e]))
+    // Resources and endpoints are sealed: parsed here and never changed, so validating and
+    // compiling reuse what they made of each (see `seal`).
+    this.#resources = new Map(payload.resources.map((r) => [resourceKey(r), seal(r)]))
+    this.#endpoints = new Map(payload.endpoints.map((e) => [endpointKey(e), seal(e)]))
     this.#trustBundle = payload.trustBundle
     return payload
   }
@@ -69,13 +71,13 @@ export class WatchedConfig {
     if (delta.put.length > 0 || delta.delete.length > 0) {
       const resources = new Map(this.#resources)
       for (const key of delta.delete) resources.delete(key)
-      for (const r of delta.put) resources.set(resourceKey(r), r)
+      for (const r of delta.put) resources.set(resourceKey(r), seal(r))
       this.#resources = resources
     }
     if (delta.endpoints) {
       const endpoints = new Map(this.#endpoints)
       for (const key of delta.endpoints.delete) endpoints.delete(key)
-      for (const e of delta.endpoints.put) endpoints.set(endpointKey(e), e)
+      for (const e of delta.endpoints.put) endpoints.set(endpointKey(e), seal(e))
       this.#endpoints = endpoints
     }
     if (delta.trustBundle !== undefined) this.#trustBundle = delta.trustBundle

@@ -2,6 +2,7 @@ import type { Resource, ServiceEntry, WorkloadEntry } from '../model/resource.js
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
 import { Interner } from './interner.js'
+import { SealedCache } from './sealed.js'
 
 /** An endpoint a workload registered at run time (from the control plane, or the `registry` option). */
 export interface RegistryEndpoint {
@@ -89,6 +90,8 @@ interface EndpointFields {
 }
 
 const NO_PORTS: Readonly<Record<string, number>> = Object.freeze({})
+/** A sealed registered endpoint's compiled form and workload, made once (see sealed.ts). */
+const registered = new SealedCache<{ readonly endpoint: Endpoint; readonly workload: WorkloadInfo }>()
 const EMPTY: readonly never[] = Object.freeze([])
 
 // Objects made by the thousand are built without spreads: V8 can give each object built through
@@ -203,10 +206,16 @@ export function buildServiceRegistry(
     const host = interner.string(resolve(e.service, namespace))
     const s = serviceFor(host, namespace)
     if (!s.sources.includes('registry')) s.sources.push('registry')
-    const added = endpoint({ ...e, ports: NO_PORTS }, e.port, e.mtls ?? false, 'registry', interner)
-    s.endpoints.push(added)
-    // The endpoint's copy of the labels: a workload's labels are its endpoint's.
-    workloads.push(workload(namespace, added.labels, added.serviceAccount, 'registry'))
+    const made = registered.made(e, '', () => {
+      const added = endpoint({ ...e, ports: NO_PORTS }, e.port, e.mtls ?? false, 'registry', interner)
+      // The endpoint's copy of the labels: a workload's labels are its endpoint's.
+      return {
+        endpoint: added,
+        workload: workload(namespace, added.labels, added.serviceAccount, 'registry'),
+      }
+    })
+    s.endpoints.push(made.endpoint)
+    workloads.push(made.workload)
   }
   const frozen = new Map<string, ServiceInfo>()
   for (const [host, s] of services) {

@@ -15,6 +15,7 @@ import { HostIndex } from './host-index.js'
 import { DEFAULT_DOMAIN_SUFFIX, type HostResolver, resolveHost, splitServiceHost } from './host-name.js'
 import { Interner } from './interner.js'
 import { PolicyIndex, type WorkloadPolicies } from './policy-index.js'
+import { SealedCache } from './sealed.js'
 import {
   buildServiceRegistry,
   type RegistryEndpoint,
@@ -46,6 +47,13 @@ export interface ResourceRef {
     readonly resourceVersion?: string
   }
 }
+
+// What compiling made of each sealed resource and registered endpoint (see sealed.ts): a change to
+// one resource then costs a snapshot that resource, and a walk over the others' cached parts.
+const resourceFacts = new SealedCache<{ readonly key: string; readonly hash: string }>()
+const endpointHashes = new SealedCache<string>()
+const compiledVirtualServices = new SealedCache<CompiledVirtualService>()
+const compiledDestinationRules = new SealedCache<CompiledDestinationRule>()
 
 function visibleTo(item: { namespace: string; exportTo?: ReadonlySet<string> }, namespace: string): boolean {
   return !item.exportTo || item.exportTo.has(namespace)
@@ -80,24 +88,35 @@ export class Snapshot {
     const registry = options.registry ?? []
     // Sorted so that the first of two rules for one host is the same in every process.
     const interner = new Interner()
-    const keyed = resources.map((r) => [interner.string(resourceKey(r)), r] as const)
-    keyed.sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    const keyed = resources.map(
+      (r) =>
+        [
+          resourceFacts.made(r, '', () => ({
+            key: interner.string(resourceKey(r)),
+            hash: contentHash({
+              apiVersion: r.apiVersion,
+              kind: r.kind,
+              metadata: { name: r.metadata.name, namespace: r.metadata.namespace, labels: r.metadata.labels },
+              spec: r.spec,
+            }),
+          })),
+          r,
+        ] as const,
+    )
+    keyed.sort((a, b) => (a[0].key < b[0].key ? -1 : 1))
     const sorted = keyed.map(([, r]) => r)
-    this.#keys = Object.freeze(keyed.map(([key]) => key))
+    this.#keys = Object.freeze(keyed.map(([facts]) => facts.key))
     this.#resourceVersions = sorted.some((r) => r.metadata.resourceVersion !== undefined)
       ? Object.freeze(sorted.map((r) => r.metadata.resourceVersion))
       : undefined
     this.rootNamespace = options.rootNamespace ?? 'istio-system'
     this.domainSuffix = domain
     this.outboundTrafficPolicy = options.outboundTrafficPolicy ?? 'ALLOW_ANY'
+    // A hash of each resource's and endpoint's own hash: equal content, equal version, in any
+    // process; and a sealed part's hash is made once, not on every change.
     this.version = contentHash({
-      resources: sorted.map((r) => ({
-        apiVersion: r.apiVersion,
-        kind: r.kind,
-        metadata: { name: r.metadata.name, namespace: r.metadata.namespace, labels: r.metadata.labels },
-        spec: r.spec,
-      })),
-      registry,
+      resources: keyed.map(([facts]) => facts.hash),
+      registry: registry.map((e) => endpointHashes.made(e, '', () => contentHash(e))),
       rootNamespace: this.rootNamespace,
       domain,
       outbound: this.outboundTrafficPolicy,
@@ -109,16 +128,22 @@ export class Snapshot {
     const resolve = hostResolver(domain, namespaces)
     this.#resolve = resolve
     const resolveOnce = interner.resolver(resolve)
+    // What a compiled part depends on beyond its resource: how short host names resolve.
+    const context = `${domain}\n${[...namespaces].sort().join('\n')}`
     const { services, workloads } = buildServiceRegistry(sorted, registry, resolveOnce, interner)
     this.services = services
     this.workloads = Object.freeze(workloads)
     const vs = sorted
       .filter((r): r is VirtualService => r.kind === 'VirtualService' && appliesToMesh(r))
-      .map((r) => compileVirtualService(r, resolveOnce, interner))
+      .map((r) =>
+        compiledVirtualServices.made(r, context, () => compileVirtualService(r, resolveOnce, interner)),
+      )
     this.virtualServices = new HostIndex(vs.flatMap((v) => v.hosts.map((h) => [h, v] as const)))
     const dr = sorted
       .filter((r): r is DestinationRule => r.kind === 'DestinationRule')
-      .map((r) => compileDestinationRule(r, resolveOnce, interner))
+      .map((r) =>
+        compiledDestinationRules.made(r, context, () => compileDestinationRule(r, resolveOnce, interner)),
+      )
     this.destinationRules = new HostIndex(dr.map((d) => [d.host, d] as const))
     this.policies = new PolicyIndex(sorted, this.rootNamespace)
     interner.clear()

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../load-config.js'
+import type { Resource } from '../model/resource.js'
+import { istioFiles } from '../test-support/istio-fixtures.js'
+import { seal } from './sealed.js'
+import type { RegistryEndpoint } from './service-registry.js'
+import { compileSnapshot } from './snapshot.js'
+
+const bookinfo = Object.fromEntries(istioFiles('bookinfo').map((s) => [s.file.split('/').pop() as string, s]))
+
+/** Freshly parsed resources: new objects on every call, as a config reload makes them. */
+function load(text: string): Resource[] {
+  const loaded = loadConfig([{ file: 'inline.yaml', text }])
+  expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
+  return loaded.resources
+}
+const bookinfoText = `${bookinfo['destination-rule-all.yaml']?.text}\n---\n${bookinfo['virtual-service-reviews-80-20.yaml']?.text}`
+
+const endpoint = (service: string, namespace: string, address: string): RegistryEndpoint => ({
+  service,
+  namespace,
+  address,
+  port: 9080,
+  labels: { app: service, version: 'v1' },
+})
+
+describe('seal: compiled parts reused across snapshots', () => {
+  it('freezes the value and everything in it', () => {
+    const [vs] = seal(load(bookinfo['virtual-service-reviews-80-20.yaml']?.text as string))
+    if (!vs) throw new Error('one VirtualService')
+    expect(Object.isFrozen(vs)).toBe(true)
+    expect(() => {
+      ;(vs.spec as { hosts: string[] }).hosts.push('other')
+    }).toThrow(TypeError)
+  })
+
+  it('a sealed resource is compiled once; a new object of the same content afresh, to the same version', () => {
+    const sealed = load(bookinfoText).map(seal)
+    const first = compileSnapshot(sealed, { trusted: true })
+    const second = compileSnapshot(sealed, { trusted: true })
+    const fqdn = 'reviews.default.svc.cluster.local'
+    expect(second.virtualServiceFor(fqdn, 'default')).toBe(first.virtualServiceFor(fqdn, 'default'))
+    expect(second.destinationRuleFor(fqdn, 'default')).toBe(first.destinationRuleFor(fqdn, 'default'))
+
+    const reloaded = compileSnapshot(load(bookinfoText), { trusted: true })
+    expect(reloaded.virtualServiceFor(fqdn, 'default')).not.toBe(first.virtualServiceFor(fqdn, 'default'))
+    expect(reloaded.virtualServiceFor(fqdn, 'default')).toEqual(first.virtualServiceFor(fqdn, 'default'))
+    expect(reloaded.version).toBe(first.version)
+  })
+
+  it('unsealed resources are compiled afresh every time: a caller may change them in place', () => {
+    const resources = load(bookinfoText)
+    const first = compileSnapshot(resources, { trusted: true })
+    const vs = resources.find((r) => r.kind === 'VirtualService') as Resource & {
+      spec: { http: { route: { weight?: number }[] }[] }
+    }
+    const [v1, v3] = vs.spec.http[0]?.route ?? []
+    if (!v1 || !v3) throw new Error('the 80/20 rule has two destinations')
+    ;[v1.weight, v3.weight] = [50, 50]
+    const second = compileSnapshot(resources, { trusted: true })
+    expect(second.version).not.toBe(first.version)
+    const action = second.virtualServiceFor('reviews.default.svc.cluster.local', 'default')?.http[0]?.action
+    expect(action?.kind === 'route' && action.destinations.cumulative).toEqual([50, 100])
+  })
+
+  it('one changed resource: the others are reused, the changed one compiled, the version moves', () => {
+    const sealed = load(bookinfoText).map(seal)
+    const first = compileSnapshot(sealed, { trusted: true })
+    const v3 = load(bookinfo['virtual-service-reviews-v3.yaml']?.text as string).map(seal)
+    const changed = [...sealed.filter((r) => r.kind !== 'VirtualService'), ...v3]
+    const second = compileSnapshot(changed, { trusted: true })
+    expect(second.version).not.toBe(first.version)
+    const ratings = 'ratings.default.svc.cluster.local'
+    expect(second.destinationRuleFor(ratings, 'default')).toBe(first.destinationRuleFor(ratings, 'default'))
+    const route = second.virtualServiceFor('reviews.default.svc.cluster.local', 'default')?.http[0]?.action
+    expect(route?.kind === 'route' && route.destinations.destinations.map((d) => d.subset)).toEqual(['v3'])
+  })
+
+  it('a sealed part is compiled again when host names resolve differently (a namespace appeared)', () => {
+    // `reviews.team` is an external name until a namespace `team` exists, then team's reviews.
+    const [vs] = load(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: to-team, namespace: default}
+spec:
+  hosts: [reviews.team]
+  http:
+  - route:
+    - destination: {host: reviews.team}
+`).map(seal)
+    if (!vs) throw new Error('one VirtualService')
+    const before = compileSnapshot([vs], { trusted: true })
+    expect(before.virtualServiceFor('reviews.team', 'default')?.hosts).toEqual(['reviews.team'])
+    const after = compileSnapshot([vs], {
+      trusted: true,
+      registry: [seal(endpoint('reviews', 'team', '10.0.0.1'))],
+    })
+    const fqdn = 'reviews.team.svc.cluster.local'
+    expect(after.virtualServiceFor(fqdn, 'default')?.hosts).toEqual([fqdn])
+    expect(after.virtualServiceFor('reviews.team', 'default')).toBeUndefined()
+  })
+
+  it('sealed endpoints are compiled once and hash as their content does', () => {
+    const sealed = [
+      seal(endpoint('ratings', 'default', '10.0.0.1')),
+      seal(endpoint('ratings', 'default', '10.0.0.2')),
+    ]
+    const first = compileSnapshot([], { trusted: true, registry: sealed })
+    const second = compileSnapshot([], { trusted: true, registry: sealed })
+    const fqdn = 'ratings.default.svc.cluster.local'
+    expect(second.service(fqdn)?.endpoints[1]).toBe(first.service(fqdn)?.endpoints[1])
+    const plain = compileSnapshot([], {
+      trusted: true,
+      registry: [endpoint('ratings', 'default', '10.0.0.1'), endpoint('ratings', 'default', '10.0.0.2')],
+    })
+    expect(plain.version).toBe(first.version)
+    expect(plain.service(fqdn)?.endpoints).toEqual(first.service(fqdn)?.endpoints)
+    const moved = compileSnapshot([], {
+      trusted: true,
+      registry: [sealed[0] as RegistryEndpoint, seal(endpoint('ratings', 'default', '10.0.0.3'))],
+    })
+    expect(moved.version).not.toBe(first.version)
+    expect(moved.service(fqdn)?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.3'])
+  })
+})
