@@ -1,5 +1,5 @@
 // One process of the propagation benchmark: N SDK instances, each reporting over IPC the moment
-// it has applied each version of the `bench` VirtualService. Reports made in one turn of the
+// it has applied each round's `bench` VirtualService (the round is its `x-round` header). Reports made in one turn of the
 // event loop go in one IPC message, so that the measuring costs the instances little.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createMesh } from '@weft/mesh'
 
 const { url, token, count, cacheDir, profile } = JSON.parse(process.env.WEFT_BENCH_WORKER)
+const BENCH_HOST = 'bench.default.svc.cluster.local'
 let pending = []
 const flush = () => {
   process.send({ applied: pending })
@@ -17,10 +18,12 @@ for (let i = 0; i < count; i++) {
   const mesh = await createMesh({ service: `bench-${i}`, controlPlane: url, token, cacheDir })
   mesh.on('snapshot', (snapshot) => {
     const at = performance.timeOrigin + performance.now()
-    const vs = snapshot.resources.find((r) => r.metadata.name === 'bench')
-    if (!vs) return
+    // Read as a request would find the rule: a lookup, not a walk over the whole config.
+    const set = snapshot.virtualServiceFor(BENCH_HOST, 'default')?.http[0]?.requestHeaders?.set
+    const round = set?.find(([name]) => name === 'x-round')?.[1]
+    if (round === undefined) return
     if (pending.length === 0) setImmediate(flush)
-    pending.push([Number(vs.metadata.resourceVersion), at])
+    pending.push([Number(round), at])
   })
   meshes.push(mesh)
 }

@@ -186,7 +186,7 @@ async function measure(storeName, store, dir, helperPid) {
   await apply(0)
   const token = admin.issue('default', 'bench')
   const cacheDir = join(dir, `cache-${storeName}`)
-  /** Report times by version; an instance may report before the apply's answer arrives. */
+  /** Report times by round; an instance may report before the apply's answer arrives. */
   const reports = new Map()
   /** The round waiting for all its reports: woken by the last one, not by polling. */
   let waiting
@@ -209,11 +209,11 @@ async function measure(storeName, store, dir, helperPid) {
       if (m.ready) ready += m.ready
       else if (m.cpuUs !== undefined || m.profiling !== undefined) answers.shift()?.(m.cpuUs ?? 0)
       else if (m.applied !== undefined) {
-        for (const [version, at] of m.applied) {
-          const list = reports.get(version) ?? []
+        for (const [round, at] of m.applied) {
+          const list = reports.get(round) ?? []
           list.push(at)
-          reports.set(version, list)
-          if (waiting?.version === version && list.length === INSTANCES) waiting.resolve()
+          reports.set(round, list)
+          if (waiting?.round === round && list.length === INSTANCES) waiting.resolve()
         }
       }
     })
@@ -256,16 +256,15 @@ async function measure(storeName, store, dir, helperPid) {
     const started = performance.timeOrigin + performance.now()
     let timer
     const all = new Promise((resolve) => {
-      waiting = { version: undefined, resolve }
+      waiting = { round, resolve }
       timer = setTimeout(resolve, 10_000)
     })
-    const v = await apply(round)
-    waiting.version = v
-    if ((reports.get(v)?.length ?? 0) < INSTANCES) await all
+    await apply(round)
+    if ((reports.get(round)?.length ?? 0) < INSTANCES) await all
     clearTimeout(timer)
     waiting = undefined
-    const ats = reports.get(v) ?? []
-    reports.delete(v)
+    const ats = reports.get(round) ?? []
+    reports.delete(round)
     times.push(ats.length === INSTANCES ? Math.max(...ats) - started : Number.POSITIVE_INFINITY)
     firsts.push(Math.min(...ats) - started)
     if (EACH) {

@@ -1,5 +1,5 @@
 import type { RegistryEndpoint, Resource } from '@weft/config'
-import { resourceKey } from '@weft/config'
+import { resourceKey, seal } from '@weft/config'
 import { Etcd3, type IKeyValue, type IWatchResponse, type IRequestOp as RequestOp, type Watcher } from 'etcd3'
 import { ConflictError, StoreError } from '../errors.js'
 import type { Change, ConfigStore, RegisteredEndpoint, StoredResource, StoreState } from './config-store.js'
@@ -184,8 +184,9 @@ export class EtcdStore implements ConfigStore {
       else {
         const resource = JSON.parse(kv.value.toString('utf8')) as Resource
         const resourceVersion = kv.mod_revision
+        // Sealed, so that every analysis of the config reuses what it compiled of it.
         resources.set(name, {
-          resource: { ...resource, metadata: { ...resource.metadata, resourceVersion } } as Resource,
+          resource: seal({ ...resource, metadata: { ...resource.metadata, resourceVersion } } as Resource),
           resourceVersion,
         })
       }
@@ -193,7 +194,10 @@ export class EtcdStore implements ConfigStore {
       const lease = key.slice(ENDPOINTS.length)
       if (type === 'Delete') endpoints.delete(lease)
       else
-        endpoints.set(lease, { lease, endpoint: JSON.parse(kv.value.toString('utf8')) as RegistryEndpoint })
+        endpoints.set(lease, {
+          lease,
+          endpoint: seal(JSON.parse(kv.value.toString('utf8')) as RegistryEndpoint),
+        })
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Resource, resourceKey } from '@weft/config'
+import { type Resource, resourceKey, seal } from '@weft/config'
 import { ConflictError, StoreError } from '../errors.js'
 import { readOrCreateSecret } from '../secret-file.js'
 import {
@@ -97,11 +97,14 @@ export class FileStore implements ConfigStore {
       // Each restored lease gets a full lifetime from now: its workload has that long to renew it.
       const now = Date.now()
       for (const { lease, endpoint, ttlMs } of persisted.endpoints ?? []) {
-        this.#leases.set(lease, { registered: { lease, endpoint }, ttlMs, expiresAtMs: now + ttlMs })
+        const registered = { lease, endpoint: seal(endpoint) }
+        this.#leases.set(lease, { registered, ttlMs, expiresAtMs: now + ttlMs })
       }
       this.#state = {
         revision: persisted.revision,
-        resources: new Map(persisted.resources.map((r) => [resourceKey(r.resource), r])),
+        resources: new Map(
+          persisted.resources.map((r) => [resourceKey(r.resource), { ...r, resource: seal(r.resource) }]),
+        ),
         endpoints: new Map([...this.#leases].map(([lease, l]) => [lease, l.registered])),
       }
     }
@@ -145,7 +148,7 @@ export class FileStore implements ConfigStore {
   register(endpoint: RegisteredEndpoint['endpoint'], ttlMs: number): Promise<string> {
     return this.#serial(async () => {
       const lease = randomUUID()
-      const registered = { lease, endpoint }
+      const registered = { lease, endpoint: seal(endpoint) }
       this.#leases.set(lease, { registered, ttlMs, expiresAtMs: Date.now() + ttlMs })
       const endpoints = new Map(this.#state.endpoints).set(lease, registered)
       await this.#persist({ ...this.#state, revision: this.#state.revision + 1, endpoints })
@@ -245,6 +248,10 @@ export class FileStore implements ConfigStore {
   }
 }
 
+/** The stored copy: sealed, so that every analysis of the config reuses what it compiled of it. */
 function withVersion(resource: Resource, revision: number): Resource {
-  return { ...resource, metadata: { ...resource.metadata, resourceVersion: String(revision) } } as Resource
+  return seal({
+    ...resource,
+    metadata: { ...resource.metadata, resourceVersion: String(revision) },
+  } as Resource)
 }
