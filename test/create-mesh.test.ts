@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigInvalidError, type Diagnostic } from '@weft/config'
 import { createMesh, type Mesh, MeshOptionsError } from '@weft/mesh'
+import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, stopAll, type Upstream } from './support/upstreams.js'
 
@@ -84,6 +85,37 @@ describe('createMesh in standalone mode', () => {
 
     writeFileSync(join(dir, 'reviews.yaml'), istio('virtual-service-reviews-80-20.yaml'))
     await until(async () => ((await versions(mesh as Mesh, 40)).has('reviews-v1') ? true : undefined))
+  })
+
+  it('applies a change to annotations alone: a dry-run DENY policy, once enforced, denies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-mesh-'))
+    const policy = (dryRun: string) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-delete
+  annotations: {istio.io/dry-run: "${dryRun}"}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules: [{to: [{operation: {methods: [DELETE]}}]}]
+`
+    writeFileSync(join(dir, 'policy.yaml'), policy('true'))
+    const ratings = await createMesh({ service: 'ratings', config: dir })
+    try {
+      const app = express()
+      app.use(ratings.express())
+      app.use((_req, res) => {
+        res.send('ok')
+      })
+      const { port } = await ratings.listen(app, { host: '127.0.0.1' })
+      const remove = async () =>
+        (await fetch(`http://127.0.0.1:${port}/ratings/1`, { method: 'DELETE' })).status
+      expect(await remove()).toBe(200)
+      writeFileSync(join(dir, 'policy.yaml'), policy('false'))
+      await until(async () => ((await remove()) === 403 ? true : undefined))
+    } finally {
+      await ratings.close()
+    }
   })
 
   it('refuses to start on an invalid config, listing every error', async () => {

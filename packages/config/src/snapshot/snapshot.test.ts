@@ -312,6 +312,32 @@ spec:
     expect(compileSnapshot(changed).version).not.toBe(a)
   })
 
+  it('versions by the annotations Weft reads too: a dry-run policy enforced is a new version', () => {
+    const policy = (dryRun: string) =>
+      yaml(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-delete
+  annotations: {istio.io/dry-run: "${dryRun}"}
+spec:
+  action: DENY
+  rules: [{to: [{operation: {methods: [DELETE]}}]}]
+`)
+    const dryRun = compileSnapshot(policy('true'))
+    const enforced = compileSnapshot(policy('false'))
+    expect(enforced.version).not.toBe(dryRun.version)
+    const breaker = (threshold: number) =>
+      yaml(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ratings
+  annotations: {weft.dev/circuit-breaker: '{"errorThresholdPercentage": ${threshold}}'}
+spec:
+  host: ratings
+`)
+    expect(compileSnapshot(breaker(50)).version).not.toBe(compileSnapshot(breaker(60)).version)
+  })
+
   it('is immutable', () => {
     const snapshot = compileSnapshot(resources('virtual-service-reviews-80-20.yaml'))
     const route = snapshot.virtualServiceFor('reviews.default.svc.cluster.local', 'default')?.http[0]

@@ -96,7 +96,14 @@ export class Snapshot {
             hash: contentHash({
               apiVersion: r.apiVersion,
               kind: r.kind,
-              metadata: { name: r.metadata.name, namespace: r.metadata.namespace, labels: r.metadata.labels },
+              // Annotations too: Weft reads some (`istio.io/dry-run`, `weft.dev/circuit-breaker`),
+              // and a change that left the version alone would never be installed.
+              metadata: {
+                name: r.metadata.name,
+                namespace: r.metadata.namespace,
+                labels: r.metadata.labels,
+                annotations: r.metadata.annotations,
+              },
               spec: r.spec,
             }),
           })),
