@@ -1,4 +1,4 @@
-import type { RegistryEndpoint, Resource } from '@weft/config'
+import { isSealed, type RegistryEndpoint, type Resource } from '@weft/config'
 import { describe, expect, it } from 'vitest'
 import { type DeltaPayload, type SnapshotPayload, WatchedConfig } from './watched-config.js'
 
@@ -109,5 +109,20 @@ describe('WatchedConfig: deltas applied to the config held', () => {
     watched.reset()
     expect(watched.lastEventId).toBeUndefined()
     expect(watched.current().resources).toEqual([])
+  })
+
+  it('seals what it holds, and an unchanged resource stays the same object: compiling reuses it', () => {
+    const held = new WatchedConfig()
+    const given = structuredClone(first)
+    held.snapshot(given)
+    const b = given.resources.find((r) => r.metadata.name === 'b')
+    if (!b) throw new Error('b is in the first snapshot')
+    const after = held.delta(delta({ put: [vs('a', '4')], endpoints: { put: [ep(9081)], delete: [] } }))
+    expect(after?.resources.every(isSealed)).toBe(true)
+    expect(after?.endpoints.every(isSealed)).toBe(true)
+    expect(after?.resources.find((r) => r.metadata.name === 'b')).toBe(b)
+    expect(() => {
+      ;(b.spec as { hosts: string[] }).hosts.push('c')
+    }).toThrow(TypeError)
   })
 })
