@@ -119,7 +119,12 @@ for (let r = 0; r < 4; r++) {
   micro.metrics.push(perCall(metricsOnly))
   micro.tracing.push(perCall(fullTracing))
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+/** The median; of an even count, the mean of the middle two. */
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
 const metricsUs = +(median(micro.metrics) - median(micro.none)).toFixed(2)
 const tracingUs = +(median(micro.tracing) - median(micro.none)).toFixed(2)
 
