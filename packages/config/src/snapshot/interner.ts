@@ -1,4 +1,5 @@
 import type { HostResolver } from './host-name.js'
+import { deepFreeze } from './sealed.js'
 
 /**
  * Shares equal immutable values within one snapshot, so that a host, a header match or a retry
@@ -100,12 +101,4 @@ const SHORTEST_SHARED = 13
 function detached(s: string): string {
   // JSON.parse allocates every string value afresh and flat.
   return s.length < SHORTEST_SHARED ? s : (JSON.parse(JSON.stringify(s)) as string)
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v)
-    Object.freeze(value)
-  }
-  return value
 }

@@ -9,10 +9,7 @@ const SEALED = new WeakSet<object>()
 
 /** Freezes `value` and everything it holds, and marks it sealed; answers it. */
 export function seal<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    deepFreeze(value)
-    SEALED.add(value)
-  }
+  if (value !== null && typeof value === 'object') SEALED.add(deepFreeze(value))
   return value
 }
 
@@ -38,7 +35,11 @@ export class SealedCache<T> {
   }
 }
 
-function deepFreeze(value: object): void {
-  Object.freeze(value)
-  for (const v of Object.values(value)) if (v !== null && typeof v === 'object') deepFreeze(v)
+/** Freezes plain data (parsed JSON or YAML: no cycles) and everything it holds; answers it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
 }

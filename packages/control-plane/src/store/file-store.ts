@@ -102,9 +102,7 @@ export class FileStore implements ConfigStore {
       }
       this.#state = {
         revision: persisted.revision,
-        resources: new Map(
-          persisted.resources.map((r) => [resourceKey(r.resource), { ...r, resource: seal(r.resource) }]),
-        ),
+        resources: new Map(persisted.resources.map((r) => [resourceKey(seal(r.resource)), r])),
         endpoints: new Map([...this.#leases].map(([lease, l]) => [lease, l.registered])),
       }
     }
