@@ -1,6 +1,6 @@
 // One process of the propagation benchmark: N SDK instances, each reporting over IPC the moment
-// it has applied each round's `bench` VirtualService (the round is its `x-round` header). Reports made in one turn of the
-// event loop go in one IPC message, so that the measuring costs the instances little.
+// it has applied each round's `bench` VirtualService (the round is its `x-round` header). Reports
+// made in one turn of the event loop go in one IPC message, so that measuring costs little.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
