@@ -65,7 +65,7 @@ export { contentHash } from './snapshot/content-hash.js'
 export type { HostIndex } from './snapshot/host-index.js'
 export { DEFAULT_DOMAIN_SUFFIX, resolveHost, splitServiceHost } from './snapshot/host-name.js'
 export type { PolicyIndex, WorkloadPolicies } from './snapshot/policy-index.js'
-export { isSealed, seal } from './snapshot/sealed.js'
+export { isSealed, SealedCache, seal } from './snapshot/sealed.js'
 export type {
   Endpoint,
   RegistryEndpoint,

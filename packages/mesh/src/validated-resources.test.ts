@@ -90,7 +90,7 @@ describe('ValidatedResources: each version of a resource validated once', () => 
     expect(again === first).toBe(false)
   })
 
-  it('a sealed resource object is known by identity, within its store', () => {
+  it('a sealed resource object is known by identity, within its store, with or without a resourceVersion', () => {
     const cache = new ValidatedResources()
     const a = seal(vs('a', '1'))
     const bad = seal(vs('bad', '2', -3))
@@ -100,9 +100,12 @@ describe('ValidatedResources: each version of a resource validated once', () => 
     expect(twice.resources[0]).toBe(once.resources[0])
     expect(errors(twice.diagnostics)).toEqual(errors(once.diagnostics))
     expect(errors(twice.diagnostics)[0]).toMatch(/retries\.attempts/)
-    // No resourceVersion: validated every time, sealed or not.
-    expect(twice.resources[1]).not.toBe(once.resources[1])
-    expect(twice.resources[1]).toEqual(once.resources[1])
+    // No resourceVersion: a sealed object never changes, so it is known by identity too; an
+    // unsealed one of the same content is validated again.
+    expect(twice.resources[1]).toBe(once.resources[1])
+    const copy = cache.validate([structuredClone(unversioned)], 's1', 'cp')
+    expect(copy.resources[0]).not.toBe(once.resources[1])
+    expect(copy.resources[0]).toEqual(once.resources[1])
     // Another store's history: validated again.
     const elsewhere = cache.validate([a], 's2', 'cp')
     expect(elsewhere.resources[0]).not.toBe(once.resources[0])

@@ -1,10 +1,10 @@
 import {
   type Diagnostic,
   DiagnosticCode,
-  isSealed,
   objectDocument,
   type Resource,
   resourceKey,
+  SealedCache,
   seal,
   validateDocuments,
 } from '@weft/config'
@@ -17,24 +17,26 @@ interface Outcome {
 
 /** What is known of one sealed resource object: its memo id, what validation made of it, its key. */
 interface Known {
-  readonly store: string
-  readonly id: string
+  readonly id: string | undefined
   readonly outcome: Outcome
   readonly key: string | undefined
 }
+
+// Validation is a function of the resource, its store and the file named in diagnostics, so the
+// instances in one process may share what they know of a sealed object (each seals its own).
+const known = new SealedCache<Known>()
 
 /**
  * Validation of the control plane's resources with a memory: a resource the control plane sent
  * before, unchanged — the same store, key and `resourceVersion`, which the store changes with
  * every write — is not validated again, and one refused before is refused again without work.
- * A resource without a `resourceVersion` is always validated. One per SDK instance: each
- * instance does its own validation, as it would alone in its process. A sealed resource object
- * (the watched config's, which a delta leaves in place when unchanged) is recognised by identity,
- * so that a change to one resource costs the others a lookup, not their memo keys made again.
+ * A resource without a `resourceVersion` is validated again, unless it is a sealed object seen
+ * before: a sealed resource (the watched config's, which a delta leaves in place when unchanged)
+ * is recognised by identity, so that a change to one resource costs the others a lookup, not
+ * their memo keys made again. One per SDK instance: each instance validates what it parsed.
  */
 export class ValidatedResources {
   #outcomes = new Map<string, Outcome>()
-  readonly #sealed = new WeakMap<object, Known>()
 
   /**
    * Validates `resources` as `validateDocuments` would (each on its own, then no two with one
@@ -49,8 +51,9 @@ export class ValidatedResources {
     const valid: Resource[] = []
     const diagnostics: Diagnostic[] = []
     const seen = new Set<string>()
+    const context = `${store}\n${file}`
     for (const r of resources) {
-      const { outcome, key } = this.#outcome(r, store, file, outcomes)
+      const { outcome, key } = this.#outcome(r, store, file, context, outcomes)
       for (const d of outcome.diagnostics) diagnostics.push(d)
       if (!outcome.resource || key === undefined) continue
       if (seen.has(key)) {
@@ -77,14 +80,19 @@ export class ValidatedResources {
     r: Resource,
     store: string | undefined,
     file: string,
+    context: string,
     outcomes: Map<string, Outcome>,
-  ): { readonly outcome: Outcome; readonly key: string | undefined } {
-    const sealed = store !== undefined && isSealed(r)
-    const known = sealed ? this.#sealed.get(r) : undefined
-    if (known !== undefined && known.store === store) {
-      outcomes.set(known.id, known.outcome)
-      return known
-    }
+  ): Known {
+    const found =
+      store === undefined
+        ? this.#made(r, store, file, outcomes)
+        : known.made(r, context, () => this.#made(r, store, file, outcomes))
+    if (found.id !== undefined) outcomes.set(found.id, found.outcome)
+    return found
+  }
+
+  /** Validates `r`, or finds it by its memo id (`store`, key, `resourceVersion`) where it has one. */
+  #made(r: Resource, store: string | undefined, file: string, outcomes: Map<string, Outcome>): Known {
     const version = r?.metadata?.resourceVersion
     const id =
       typeof version === 'string' && version !== '' && store !== undefined
@@ -97,10 +105,6 @@ export class ValidatedResources {
       outcome = { resource: seal(result.resources[0]), diagnostics: result.diagnostics }
     }
     const key = outcome.resource ? resourceKey(outcome.resource) : undefined
-    if (id !== undefined) {
-      outcomes.set(id, outcome)
-      if (sealed) this.#sealed.set(r, { store: store as string, id, outcome, key })
-    }
-    return { outcome, key }
+    return { id, outcome, key }
   }
 }

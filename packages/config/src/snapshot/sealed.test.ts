@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../load-config.js'
 import type { Resource } from '../model/resource.js'
 import { istioFiles } from '../test-support/istio-fixtures.js'
-import { seal } from './sealed.js'
+import { isSealed, seal } from './sealed.js'
 import type { RegistryEndpoint } from './service-registry.js'
 import { compileSnapshot } from './snapshot.js'
 
@@ -32,6 +32,32 @@ describe('seal: compiled parts reused across snapshots', () => {
     expect(() => {
       ;(vs.spec as { hosts: string[] }).hosts.push('other')
     }).toThrow(TypeError)
+  })
+
+  it('the seal is invisible to JSON, spreads, keys and deep equality', () => {
+    const [fresh] = load(bookinfo['virtual-service-reviews-80-20.yaml']?.text as string)
+    const [sealed] = load(bookinfo['virtual-service-reviews-80-20.yaml']?.text as string).map(seal)
+    if (!fresh || !sealed) throw new Error('one VirtualService')
+    compileSnapshot([sealed], { trusted: true })
+    expect(isSealed(sealed)).toBe(true)
+    expect(JSON.stringify(sealed)).toBe(JSON.stringify(fresh))
+    expect(Object.keys(sealed)).toEqual(Object.keys(fresh))
+    expect({ ...sealed }).toStrictEqual({ ...fresh })
+    expect(sealed).toStrictEqual(fresh)
+    expect(isSealed({ ...sealed })).toBe(false)
+    expect(isSealed(structuredClone(sealed))).toBe(false)
+  })
+
+  it('a value frozen before it was sealed stays unsealed, and is compiled afresh', () => {
+    const [vs] = load(bookinfo['virtual-service-reviews-80-20.yaml']?.text as string)
+    if (!vs) throw new Error('one VirtualService')
+    const frozen = seal(Object.freeze(vs))
+    expect(isSealed(frozen)).toBe(false)
+    const fqdn = 'reviews.default.svc.cluster.local'
+    const first = compileSnapshot([frozen], { trusted: true }).virtualServiceFor(fqdn, 'default')
+    const second = compileSnapshot([frozen], { trusted: true }).virtualServiceFor(fqdn, 'default')
+    expect(second).not.toBe(first)
+    expect(second).toEqual(first)
   })
 
   it('a sealed resource is compiled once; a new object of the same content afresh, to the same version', () => {
