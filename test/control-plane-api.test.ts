@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { type ControlPlane, startControlPlane } from '@weft/control-plane'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callApi } from './support/control-plane-api.js'
+import { startControlPlaneProcess } from './support/control-plane-process.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const bookinfo = join(process.env.WEFT_ISTIO_DIR ?? resolve(here, '../../shared/istio'), 'bookinfo')
@@ -234,6 +236,59 @@ describe('file store durability', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('every apply answered before a SIGKILL is there after a restart, across a fold of the log into state.json', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weft-cp-kill9-'))
+    let proc = await startControlPlaneProcess(['--port', '0', '--data-dir', dir])
+    try {
+      const token = (await readFile(join(dir, 'admin-token'), 'utf8')).trim()
+      // About 48 KB each, so that the log passes 1 MiB and is folded into state.json on the way.
+      const pad = 'x'.repeat(48 * 1024)
+      const yaml = (n: number) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-${n}, namespace: default, annotations: {pad: ${pad}}}
+spec:
+  hosts: [svc-${n}]
+  http:
+  - route:
+    - destination: {host: svc-${n}}
+    timeout: ${n + 1}s
+`
+      const answered = new Map<string, string>()
+      let next = 0
+      // Four writers at a time; the kill lands while some applies are still in flight.
+      const writer = async () => {
+        while (next < 200) {
+          const n = next++
+          const res = await callApi(proc.url, token, 'POST', '/api/v1/apply', yaml(n)).catch(() => undefined)
+          if (res?.status !== 200) return
+          answered.set(`VirtualService/default/svc-${n}`, res.body.results[0].resourceVersion)
+          if (answered.size === 40) proc.child.kill('SIGKILL')
+        }
+      }
+      await Promise.all([writer(), writer(), writer(), writer()])
+      const killed = proc.child
+      if (killed.exitCode === null && killed.signalCode === null)
+        await new Promise((r) => killed.once('exit', r))
+      expect(answered.size).toBeGreaterThanOrEqual(40)
+      expect((await stat(join(dir, 'state.json'))).size).toBeGreaterThan(0)
+
+      proc = await startControlPlaneProcess(['--port', '0', '--data-dir', dir])
+      const { body } = await callApi(proc.url, token, 'GET', '/api/v1/resources')
+      const stored = new Map(
+        (
+          body.items as {
+            kind: string
+            metadata: { name: string; namespace: string; resourceVersion: string }
+          }[]
+        ).map((r) => [`${r.kind}/${r.metadata.namespace}/${r.metadata.name}`, r.metadata.resourceVersion]),
+      )
+      for (const [key, resourceVersion] of answered) expect(stored.get(key), key).toBe(resourceVersion)
+    } finally {
+      proc.child.kill('SIGKILL')
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('a second control plane on the same data directory is refused while the first runs', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'weft-cp-lock-'))
