@@ -275,6 +275,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const snapshot = compileSnapshot(validated.resources, {
         trusted: true,
         registry,
+        previous: this.#snapshot,
         ...(this.#options.outboundTrafficPolicy
           ? { outboundTrafficPolicy: this.#options.outboundTrafficPolicy }
           : {}),

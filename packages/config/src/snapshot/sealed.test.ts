@@ -147,4 +147,62 @@ spec:
     expect(moved.version).not.toBe(first.version)
     expect(moved.service(fqdn)?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.3'])
   })
+
+  it('the previous snapshot lends its service registry while its sealed parts are the same objects', () => {
+    const rules = load(bookinfoText).map(seal)
+    const endpoints = [
+      seal(endpoint('reviews', 'default', '10.0.0.1')),
+      seal(endpoint('reviews', 'default', '10.0.0.2')),
+    ]
+    const first = compileSnapshot(rules, { trusted: true, registry: endpoints })
+    // A rule changed: the services are taken as they were.
+    const v3 = load(bookinfo['virtual-service-reviews-v3.yaml']?.text as string).map(seal)
+    const changed = [...rules.filter((r) => r.kind !== 'VirtualService'), ...v3]
+    const second = compileSnapshot(changed, { trusted: true, registry: endpoints, previous: first })
+    expect(second.services).toBe(first.services)
+    expect(second.workloads).toBe(first.workloads)
+    // Equal content, equal version, with or without a previous snapshot to borrow from.
+    expect(compileSnapshot(changed, { trusted: true, registry: endpoints }).version).toBe(second.version)
+
+    // An endpoint replaced: built again, with it.
+    const moved = [endpoints[0] as RegistryEndpoint, seal(endpoint('reviews', 'default', '10.0.0.3'))]
+    const third = compileSnapshot(changed, { trusted: true, registry: moved, previous: second })
+    expect(third.services).not.toBe(second.services)
+    const fqdn = 'reviews.default.svc.cluster.local'
+    expect(third.service(fqdn)?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.3'])
+    expect(third.version).not.toBe(second.version)
+
+    // A namespace the config did not know makes `ratings.team` a service of it: built again,
+    // though not one registry part changed.
+    const registry = [...moved, seal(endpoint('ratings.team', 'default', '10.0.1.1'))]
+    const fifth = compileSnapshot(changed, { trusted: true, registry, previous: third })
+    expect(fifth.service('ratings.team')?.endpoints).toHaveLength(1)
+    const [teamRule] = load(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: local, namespace: team}
+spec:
+  hosts: [local]
+  http:
+  - route:
+    - destination: {host: local}
+`).map(seal)
+    const sixth = compileSnapshot([...changed, teamRule as Resource], {
+      trusted: true,
+      registry,
+      previous: fifth,
+    })
+    expect(sixth.services).not.toBe(fifth.services)
+    expect(sixth.service('ratings.team.svc.cluster.local')?.endpoints).toHaveLength(1)
+  })
+
+  it('unsealed registry parts are built afresh even with a previous snapshot: a caller may change them in place', () => {
+    const rules = load(bookinfoText).map(seal)
+    const registry = [endpoint('reviews', 'default', '10.0.0.1')]
+    const first = compileSnapshot(rules, { trusted: true, registry })
+    ;(registry[0] as { port: number }).port = 9999
+    const second = compileSnapshot(rules, { trusted: true, registry, previous: first })
+    expect(second.services).not.toBe(first.services)
+    expect(second.service('reviews.default.svc.cluster.local')?.endpoints[0]?.port).toBe(9999)
+    expect(second.version).not.toBe(first.version)
+  })
 })

@@ -15,7 +15,7 @@ import { HostIndex } from './host-index.js'
 import { DEFAULT_DOMAIN_SUFFIX, type HostResolver, resolveHost, splitServiceHost } from './host-name.js'
 import { Interner } from './interner.js'
 import { PolicyIndex, type WorkloadPolicies } from './policy-index.js'
-import { SealedCache } from './sealed.js'
+import { isSealed, SealedCache } from './sealed.js'
 import {
   buildServiceRegistry,
   type RegistryEndpoint,
@@ -33,6 +33,31 @@ export interface SnapshotOptions {
   readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY'
   /** Skip validation: only for resources this process has validated already. */
   readonly trusted?: boolean
+  /**
+   * The snapshot this one replaces. When the parts the service registry is built from (Service,
+   * Deployment, ServiceEntry and WorkloadEntry resources, registered endpoints) are the same
+   * sealed objects as its, and host names resolve as they did, its registry is taken as is.
+   */
+  readonly previous?: Snapshot
+}
+
+/** The kinds the service registry is built from, besides the registered endpoints. */
+const REGISTRY_KINDS: ReadonlySet<Kind> = new Set(['Service', 'Deployment', 'ServiceEntry', 'WorkloadEntry'])
+
+/** What a snapshot's service registry was built from and made: a next snapshot may take it whole. */
+interface RegistryMemo {
+  readonly context: string
+  /** The registry kinds' resources in order, then the registered endpoints: all sealed. */
+  readonly inputs: readonly object[]
+  readonly hash: string
+  readonly services: ReadonlyMap<string, ServiceInfo>
+  readonly workloads: readonly WorkloadInfo[]
+}
+
+function sameObjects(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /**
@@ -81,6 +106,7 @@ export class Snapshot {
   readonly #keys: readonly string[]
   readonly #resourceVersions: readonly (string | undefined)[] | undefined
   #resources: readonly ResourceRef[] | undefined
+  readonly #registryMemo: RegistryMemo | undefined
 
   /** Use `compileSnapshot`, which validates first. */
   constructor(resources: readonly Resource[], options: SnapshotOptions = {}) {
@@ -119,15 +145,6 @@ export class Snapshot {
     this.rootNamespace = options.rootNamespace ?? 'istio-system'
     this.domainSuffix = domain
     this.outboundTrafficPolicy = options.outboundTrafficPolicy ?? 'ALLOW_ANY'
-    // A hash of each resource's and endpoint's own hash: equal content, equal version, in any
-    // process; and a sealed part's hash is made once, not on every change.
-    this.version = contentHash({
-      resources: keyed.map(([facts]) => facts.hash),
-      registry: registry.map((e) => endpointHashes.made(e, '', () => contentHash(e))),
-      rootNamespace: this.rootNamespace,
-      domain,
-      outbound: this.outboundTrafficPolicy,
-    })
     const namespaces = new Set(['default', this.rootNamespace])
     for (const r of sorted) namespaces.add(interner.string(r.metadata.namespace))
     for (const e of registry) namespaces.add(interner.string(e.namespace))
@@ -137,9 +154,28 @@ export class Snapshot {
     const resolveOnce = interner.resolver(resolve)
     // What a compiled part depends on beyond its resource: how short host names resolve.
     const context = `${domain}\n${[...namespaces].sort().join('\n')}`
-    const { services, workloads } = buildServiceRegistry(sorted, registry, resolveOnce, interner)
-    this.services = services
-    this.workloads = Object.freeze(workloads)
+    // A change to a rule leaves the services alone: the registry is rebuilt only when a part of
+    // it changed, which a sealed part cannot do unseen.
+    const inputs: object[] = sorted.filter((r) => REGISTRY_KINDS.has(r.kind))
+    for (const e of registry) inputs.push(e)
+    const previous = options.previous ? options.previous.#registryMemo : undefined
+    const memo =
+      previous && previous.context === context && sameObjects(previous.inputs, inputs)
+        ? previous
+        : buildRegistryMemo(sorted, registry, inputs, context, resolveOnce, interner)
+    // Unsealed parts may change in place, so what was built of them is never taken again.
+    this.#registryMemo = memo === previous || inputs.every(isSealed) ? memo : undefined
+    this.services = memo.services
+    this.workloads = memo.workloads
+    // A hash of each resource's and endpoint's own hash: equal content, equal version, in any
+    // process; and a sealed part's hash is made once, not on every change.
+    this.version = contentHash({
+      resources: keyed.map(([facts]) => facts.hash),
+      registry: memo.hash,
+      rootNamespace: this.rootNamespace,
+      domain,
+      outbound: this.outboundTrafficPolicy,
+    })
     const vs = sorted
       .filter((r): r is VirtualService => r.kind === 'VirtualService' && appliesToMesh(r))
       .map((r) =>
@@ -220,6 +256,24 @@ export class Snapshot {
       virtualServiceHosts: this.virtualServices.hosts().sort(),
       destinationRuleHosts: this.destinationRules.hosts().sort(),
     }
+  }
+}
+
+function buildRegistryMemo(
+  sorted: readonly Resource[],
+  registry: readonly RegistryEndpoint[],
+  inputs: readonly object[],
+  context: string,
+  resolve: HostResolver,
+  interner: Interner,
+): RegistryMemo {
+  const { services, workloads } = buildServiceRegistry(sorted, registry, resolve, interner)
+  return {
+    context,
+    inputs,
+    hash: contentHash(registry.map((e) => endpointHashes.made(e, '', () => contentHash(e)))),
+    services,
+    workloads: Object.freeze(workloads),
   }
 }
 
