@@ -51,7 +51,12 @@ export class ChangeLog<T> {
       }
       whole = end + 1
     }
-    const file = await open(path, 'a', 0o600)
+    let file: FileHandle
+    try {
+      file = await open(path, 'a', 0o600)
+    } catch (error) {
+      throw new StoreError(`cannot open ${path}: ${(error as Error).message}`, { cause: error })
+    }
     try {
       const size = Buffer.byteLength(text.slice(0, whole))
       // A record cut short by a crash: never acknowledged. Cut off, so that the next one starts a line.
@@ -77,7 +82,8 @@ export class ChangeLog<T> {
     if (this.#broken) throw this.#broken
     const line = Buffer.from(`${JSON.stringify(record)}\n`)
     try {
-      await this.#file.write(line)
+      // A write may take less than it was given (a disk filling up): the rest, until all is in.
+      for (let at = 0; at < line.length; ) at += (await this.#file.write(line, at)).bytesWritten
       await this.#file.datasync()
       this.#size += line.length
     } catch (error) {
