@@ -1,4 +1,4 @@
-import type { Resource, ServiceEntry, WorkloadEntry } from '../model/resource.js'
+import type { Kind, Resource, ServiceEntry, WorkloadEntry } from '../model/resource.js'
 import { resourceKey } from '../model/resource.js'
 import type { HostResolver } from './host-name.js'
 import { Interner } from './interner.js'
@@ -126,6 +126,14 @@ function workload(
 ): WorkloadInfo {
   return serviceAccount ? { namespace, labels, serviceAccount, source } : { namespace, labels, source }
 }
+
+/** The kinds `buildServiceRegistry` reads, besides the registered endpoints: no other changes its result. */
+export const REGISTRY_KINDS: ReadonlySet<Kind> = new Set([
+  'Service',
+  'Deployment',
+  'ServiceEntry',
+  'WorkloadEntry',
+])
 
 /**
  * Services and endpoints, from every source the config has: Kubernetes Services, ServiceEntries

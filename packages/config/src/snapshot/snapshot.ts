@@ -18,6 +18,7 @@ import { PolicyIndex, type WorkloadPolicies } from './policy-index.js'
 import { isSealed, SealedCache } from './sealed.js'
 import {
   buildServiceRegistry,
+  REGISTRY_KINDS,
   type RegistryEndpoint,
   type ServiceInfo,
   type WorkloadInfo,
@@ -40,9 +41,6 @@ export interface SnapshotOptions {
    */
   readonly previous?: Snapshot
 }
-
-/** The kinds the service registry is built from, besides the registered endpoints. */
-const REGISTRY_KINDS: ReadonlySet<Kind> = new Set(['Service', 'Deployment', 'ServiceEntry', 'WorkloadEntry'])
 
 /** What a snapshot's service registry was built from and made: a next snapshot may take it whole. */
 interface RegistryMemo {
