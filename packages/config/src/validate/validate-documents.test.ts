@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { formatDiagnostic } from '../model/diagnostic.js'
+import { apiVersionsOf, KINDS } from '../model/kinds.js'
 import { parseDocuments } from '../parse/parse-documents.js'
 import { istioFiles } from '../test-support/istio-fixtures.js'
 import { validateDocuments } from './validate-documents.js'
@@ -26,4 +27,19 @@ describe('valid edge cases Istio accepts', () => {
     const parsed = parseDocuments({ file: 'ap.yaml', text })
     expect(validateDocuments(parsed.documents).diagnostics).toEqual([])
   })
+})
+
+describe('a resource without a spec', () => {
+  // It is stored with an empty spec, so it must hold what an empty spec must: a ServiceEntry
+  // with no spec once reached the semantic rules unchecked and threw instead of answering.
+  for (const [kind, info] of KINDS) {
+    it(`${kind}: the diagnostics of an empty spec, and no exception`, () => {
+      const head = `apiVersion: ${apiVersionsOf(info)[0]}\nkind: ${kind}\nmetadata: {name: a}\n`
+      const messages = (text: string) =>
+        validateDocuments(parseDocuments({ file: 'x.yaml', text }).documents).diagnostics.map(
+          (d) => `${d.severity} ${d.field}: ${d.message}`,
+        )
+      expect(messages(head)).toEqual(messages(`${head}spec: {}\n`))
+    })
+  }
 })

@@ -115,7 +115,9 @@ export function validateDocuments(
         report('error', DiagnosticCode.schema, ['metadata'], 'missing required field "name"', false, label)
       }
     } else {
-      for (const issue of schema.validate(kind, String(value.apiVersion), value)) {
+      // A resource without a spec has an empty one (see below), and is held to what that must hold.
+      const checked = value.spec === undefined ? { ...value, spec: {} } : value
+      for (const issue of schema.validate(kind, String(value.apiVersion), checked)) {
         report('error', issue.code, issue.path, issue.message, issue.atKey, label)
       }
       const rules = semanticRules[kind]
