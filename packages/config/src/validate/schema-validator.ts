@@ -7,6 +7,7 @@ import { parseDurationMs } from '../model/duration.js'
 import { apiVersionsOf, KINDS } from '../model/kinds.js'
 import { rateLimitPolicySchema } from '../model/rate-limit-policy-schema.js'
 import { type CelRule, type CelRuleSource, compileCelRule, DURATION_RULE } from './cel-rules.js'
+import { shareSubschemas } from './shared-subschemas.js'
 
 /** A schema violation, before it is placed in a file. */
 export interface SchemaIssue {
@@ -73,6 +74,8 @@ function createAjv(): Ajv {
     strictTypes: false,
     strictRequired: false,
     allowUnionTypes: true,
+    // Shared subschemas stay functions of their own (see shareSubschemas).
+    inlineRefs: false,
   })
   ajv.addVocabulary([
     'x-kubernetes-int-or-string',
@@ -294,7 +297,7 @@ export class SchemaValidator {
         : (((istioSchemas as Record<string, { apiVersions: string[]; spec: JsonSchema }[]>)[kind] ?? []).find(
             (e) => e.apiVersions.includes(apiVersion),
           ) ?? { apiVersions: [apiVersion], spec: undefined })
-    validator = this.#ajv.compile(envelope(kind, apiVersions, spec))
+    validator = this.#ajv.compile(shareSubschemas(envelope(kind, apiVersions, spec)))
     // Versions that share one schema share its compiled validator.
     for (const v of apiVersions) this.#validators.set(`${kind} ${v}`, validator)
     return validator
