@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { RegistryEndpoint } from '@weft/config'
 import { Agent, request } from 'undici'
+import { Debounced } from './debounced.js'
 import { type DeltaPayload, type SnapshotPayload, WatchedConfig } from './watched-config.js'
 
 export type { SnapshotPayload } from './watched-config.js'
@@ -36,21 +37,17 @@ const BACKOFF_MIN_MS = 100
 const BACKOFF_MAX_MS = 5_000
 // The control plane writes a keepalive every 15 s; twice that without a byte means the stream is dead.
 const READ_TIMEOUT_MS = 35_000
-// Reports (ACK/NACK) and disk-cache writes are bookkeeping, not part of applying a version.
-// Each waits a random while, so that a change reaching every instance on a host (or every
-// instance of the mesh, at the control plane) is applied everywhere first and does not come
-// back as one burst; and each goes at most once per interval, the newest version then, so that
-// a burst of changes costs one report and one write. `weft status` shows an isolated change's
-// apply within REPORT_WAIT_MS and a burst's within the interval; a restart while the control
-// plane is away may start up to an interval behind.
-const REPORT_WAIT_MS: readonly [min: number, max: number] = [10, 50]
-const CACHE_WAIT_MS: readonly [min: number, max: number] = [100, 500]
-const BOOKKEEPING_INTERVAL_MS = 1_000
-
-/** How long to wait before bookkeeping last done at `lastMs` (0: never). */
-function bookkeepingDelayMs([min, max]: readonly [number, number], lastMs: number): number {
-  return Math.max(min + Math.random() * (max - min), lastMs + BOOKKEEPING_INTERVAL_MS - Date.now())
-}
+// Reports (ACK/NACK) and disk-cache writes are bookkeeping, not part of applying a version: each
+// waits until changes have been quiet for a while (a random one, so that a change reaching every
+// instance does not come back to the control plane as one burst), but no longer than its cap, and
+// then carries the newest version only. A burst of changes costs one report and one write per cap;
+// `weft status` shows an isolated change's apply within REPORT_QUIET_MS, and a long burst's progress
+// every REPORT_MAX_WAIT_MS. A restart while the control plane is away starts from the config of up
+// to CACHE_MAX_WAIT_MS ago.
+const REPORT_QUIET_MS: readonly [min: number, max: number] = [100, 200]
+const REPORT_MAX_WAIT_MS = 2_000
+const CACHE_QUIET_MS: readonly [min: number, max: number] = [500, 1_000]
+const CACHE_MAX_WAIT_MS = 5_000
 
 /** Full jitter, as AWS describes it: a random wait up to the capped exponential. */
 function backoffMs(failures: number): number {
@@ -97,14 +94,11 @@ export class ControlPlaneClient {
   #lastReport: Report | undefined
   /** A report not sent yet: while one is in flight, newer ones replace it. */
   #pendingReport: Report | undefined
-  #reporting = false
-  #reportedAt = 0
+  readonly #reports = new Debounced(() => this.#sendReport(), REPORT_QUIET_MS, REPORT_MAX_WAIT_MS)
   readonly #cacheTemp: string | undefined
   /** The newest applied config not yet on disk: raw event text, or the assembled payload. */
   #cacheDue: SnapshotPayload | string | undefined
-  #cacheTimer: NodeJS.Timeout | undefined
-  #cacheWriting: Promise<void> | undefined
-  #cacheWrittenAt = 0
+  readonly #caching = new Debounced(() => this.#writeDueCache(), CACHE_QUIET_MS, CACHE_MAX_WAIT_MS)
 
   constructor(options: ControlPlaneClientOptions) {
     if (options.urls.length === 0) throw new Error('no control-plane URL')
@@ -164,11 +158,10 @@ export class ControlPlaneClient {
   async close(): Promise<void> {
     this.#closed = true
     this.#abort?.abort()
+    this.#reports.cancel()
     await Promise.all([...this.#registrations].map((r) => r.stop()))
     // A graceful close leaves the newest applied config on disk.
-    clearTimeout(this.#cacheTimer)
-    await this.#cacheWriting
-    await this.#writeDueCache()
+    await this.#caching.flush()
     await this.#agent.close()
   }
 
@@ -322,42 +315,27 @@ export class ControlPlaneClient {
     })
   }
 
-  /** Sends a report after a while (see REPORT_WAIT_MS), one request at a time, the newest only. */
+  /** Sends the newest report once changes settle (see REPORT_QUIET_MS), one request at a time. */
   #report(report: Report): void {
     this.#lastReport = report
     this.#pendingReport = report
-    if (this.#reporting) return
-    this.#reporting = true
-    setTimeout(() => void this.#sendReport(), bookkeepingDelayMs(REPORT_WAIT_MS, this.#reportedAt)).unref()
+    this.#reports.touch()
   }
 
   async #sendReport(): Promise<void> {
     const report = this.#pendingReport
     this.#pendingReport = undefined
-    if (report && !this.#closed) {
-      this.#reportedAt = Date.now()
-      await this.call('POST', '/api/v1/ack', { instance: this.#options.instance, ...report }).catch(() => {
-        // The next version's answer carries the state again; a lost report costs nothing else.
-      })
-    }
-    this.#reporting = false
-    if (this.#pendingReport) this.#report(this.#pendingReport)
+    if (!report || this.#closed) return
+    await this.call('POST', '/api/v1/ack', { instance: this.#options.instance, ...report }).catch(() => {
+      // The next version's answer carries the state again; a lost report costs nothing else.
+    })
   }
 
-  /** Schedules writing the newest applied config to the disk cache (see BOOKKEEPING_INTERVAL_MS). */
+  /** Writes the newest applied config to the disk cache once changes settle (see CACHE_QUIET_MS). */
   #cache(due: SnapshotPayload | string): void {
+    if (this.#closed) return
     this.#cacheDue = due
-    if (this.#cacheTimer || this.#cacheWriting || this.#closed) return
-    const waitMs = bookkeepingDelayMs(CACHE_WAIT_MS, this.#cacheWrittenAt)
-    this.#cacheTimer = setTimeout(() => {
-      this.#cacheTimer = undefined
-      this.#cacheWriting = this.#writeDueCache().finally(() => {
-        this.#cacheWriting = undefined
-        this.#cacheWrittenAt = Date.now()
-        if (this.#cacheDue !== undefined) this.#cache(this.#cacheDue)
-      })
-    }, waitMs)
-    this.#cacheTimer.unref()
+    this.#caching.touch()
   }
 
   async #writeDueCache(): Promise<void> {
