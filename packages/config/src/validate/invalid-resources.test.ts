@@ -355,6 +355,37 @@ const cases: Case[] = [
     message: 'cannot set Host header',
   },
   {
+    name: 'a destination removes a pseudo-header',
+    yaml: vsRule(
+      'route:\n- destination:\n    host: reviews\n  headers:\n    request:\n      remove: [x-ok, ":path"]',
+    ),
+    field: 'spec.http[0].route[0].headers.request.remove[1]',
+    line: 13,
+    column: 26,
+    token: '":path"',
+    message: 'invalid header ":path": header cannot have ":" prefix',
+  },
+  {
+    name: 'a header added with an empty name',
+    yaml: vsRule('route:\n- destination:\n    host: reviews\nheaders:\n  request:\n    add:\n      "": v'),
+    field: 'spec.http[0].headers.request.add[""]',
+    line: 14,
+    column: 15,
+    token: 'v',
+    message: 'header name cannot be empty',
+  },
+  {
+    name: 'a header value with a control character',
+    yaml: vsRule(
+      'route:\n- destination:\n    host: reviews\nheaders:\n  request:\n    set:\n      x-bad: "a\\u0001b"',
+    ),
+    field: 'spec.http[0].headers.request.set.x-bad',
+    line: 14,
+    column: 18,
+    token: '"a',
+    message: 'header value configuration "a\\u0001b" is invalid',
+  },
+  {
     name: 'CORS with an unknown method',
     yaml: vsRule('route:\n- destination:\n    host: reviews\ncorsPolicy:\n  allowMethods: [GET, FETCH]'),
     field: 'spec.http[0].corsPolicy.allowMethods[1]',

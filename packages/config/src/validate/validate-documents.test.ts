@@ -27,6 +27,13 @@ describe('valid edge cases Istio accepts', () => {
     const parsed = parseDocuments({ file: 'ap.yaml', text })
     expect(validateDocuments(parsed.documents).diagnostics).toEqual([])
   })
+
+  it('a route that sets the Host of the request (only the response may not)', () => {
+    const text =
+      'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [r]\n  http:\n  - headers: {request: {set: {host: r.example, ":authority": r.example}}}\n    route:\n    - destination: {host: r}\n'
+    const parsed = parseDocuments({ file: 'vs.yaml', text })
+    expect(validateDocuments(parsed.documents).diagnostics).toEqual([])
+  })
 })
 
 describe('a resource without a spec', () => {

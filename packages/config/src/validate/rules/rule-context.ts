@@ -143,9 +143,14 @@ export function checkLabels(
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
+/** An HTTP field name (RFC 9110's token). */
+export function isHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name)
+}
+
 export function checkHeaderName(ctx: RuleContext, path: PathSegment[], name: string): void {
   if (name.length === 0) ctx.error(path, 'header name must not be empty')
-  else if (!HEADER_NAME.test(name)) ctx.error(path, `header name ${name} is not a valid header name`)
+  else if (!isHeaderName(name)) ctx.error(path, `header name ${name} is not a valid header name`)
 }
 
 /** `PROTOCOL[-suffix]` port names, as Istio and Kubernetes write them. */

@@ -8,6 +8,7 @@ import {
   checkPort,
   checkRegex,
   hostProblem,
+  isHeaderName,
   isIP,
   type RuleContext,
 } from './rule-context.js'
@@ -120,6 +121,8 @@ function checkMatch(ctx: RuleContext, path: PathSegment[], match: HTTPMatch) {
   }
 }
 
+// Runs four times for every route of every changed VirtualService an SDK applies: loops, and a
+// path built only for an error, rather than arrays of every header's path.
 function checkHeaderOperations(
   ctx: RuleContext,
   path: PathSegment[],
@@ -127,34 +130,43 @@ function checkHeaderOperations(
   request: boolean,
 ) {
   if (!ops) return
-  const names: [PathSegment[], string, boolean][] = [
-    ...Object.keys(ops.set ?? {}).map((n): [PathSegment[], string, boolean] => [
-      [...path, 'set', n],
-      n,
-      true,
-    ]),
-    ...Object.keys(ops.add ?? {}).map((n): [PathSegment[], string, boolean] => [
-      [...path, 'add', n],
-      n,
-      true,
-    ]),
-    ...(ops.remove ?? []).map((n, i): [PathSegment[], string, boolean] => [[...path, 'remove', i], n, false]),
-  ]
-  for (const [at, name, writes] of names) {
-    const lower = name.toLowerCase()
-    if (name === '') ctx.error(at, 'header name cannot be empty')
-    else if (request && writes && (lower === ':authority' || lower === 'host')) continue
-    else if (lower === 'host') ctx.error(at, `invalid header "${name}": cannot set Host header`)
-    else if (name.startsWith(':')) ctx.error(at, `invalid header "${name}": header cannot have ":" prefix`)
-    else checkHeaderName(ctx, at, name)
-  }
   for (const field of ['set', 'add'] as const) {
-    for (const [name, value] of Object.entries(ops[field] ?? {})) {
+    const headers = ops[field]
+    if (headers) for (const name in headers) checkOperationName(ctx, path, field, name, name, true, request)
+  }
+  const remove = ops.remove ?? []
+  for (let i = 0; i < remove.length; i++)
+    checkOperationName(ctx, path, 'remove', i, remove[i] as string, false, request)
+  for (const field of ['set', 'add'] as const) {
+    const headers = ops[field]
+    if (!headers) continue
+    for (const name in headers) {
+      const value = headers[name] as string
       // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
       if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value))
         ctx.error([...path, field, name], `header value configuration ${JSON.stringify(value)} is invalid`)
     }
   }
+}
+
+/** The name of one header a route sets, adds (`writes`) or removes, at `path`.`field`.`key`. */
+function checkOperationName(
+  ctx: RuleContext,
+  path: PathSegment[],
+  field: 'set' | 'add' | 'remove',
+  key: string | number,
+  name: string,
+  writes: boolean,
+  request: boolean,
+) {
+  const lower = name.toLowerCase()
+  let problem: string | undefined
+  if (name === '') problem = 'header name cannot be empty'
+  else if (request && writes && (lower === ':authority' || lower === 'host')) return
+  else if (lower === 'host') problem = `invalid header "${name}": cannot set Host header`
+  else if (name.startsWith(':')) problem = `invalid header "${name}": header cannot have ":" prefix`
+  else if (!isHeaderName(name)) problem = `header name ${name} is not a valid header name`
+  if (problem !== undefined) ctx.error([...path, field, key], problem)
 }
 
 function checkDestination(
