@@ -73,10 +73,35 @@ export interface ResourceRef {
 
 // What compiling made of each sealed resource and registered endpoint (see sealed.ts): a change to
 // one resource then costs a snapshot that resource, and a walk over the others' cached parts.
-const resourceFacts = new SealedCache<{ readonly key: string; readonly hash: string }>()
+interface ResourceFacts {
+  readonly key: string
+  readonly hash: string
+}
+
+const resourceFacts = new SealedCache<ResourceFacts>()
 const endpointHashes = new SealedCache<string>()
 const compiledVirtualServices = new SealedCache<CompiledVirtualService>()
 const compiledDestinationRules = new SealedCache<CompiledDestinationRule>()
+
+/** A resource's key and content hash. */
+function factsOf(r: Resource, interner: Interner): ResourceFacts {
+  return {
+    key: interner.string(resourceKey(r)),
+    hash: contentHash({
+      apiVersion: r.apiVersion,
+      kind: r.kind,
+      // Annotations too: Weft reads some (`istio.io/dry-run`, `weft.dev/circuit-breaker`), and a
+      // change that left the version alone would never be installed.
+      metadata: {
+        name: r.metadata.name,
+        namespace: r.metadata.namespace,
+        labels: r.metadata.labels,
+        annotations: r.metadata.annotations,
+      },
+      spec: r.spec,
+    }),
+  }
+}
 
 function visibleTo(item: { namespace: string; exportTo?: ReadonlySet<string> }, namespace: string): boolean {
   return !item.exportTo || item.exportTo.has(namespace)
@@ -110,36 +135,32 @@ export class Snapshot {
   constructor(resources: readonly Resource[], options: SnapshotOptions = {}) {
     const domain = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX
     const registry = options.registry ?? []
-    // Sorted so that the first of two rules for one host is the same in every process.
     const interner = new Interner()
-    const keyed = resources.map(
-      (r) =>
-        [
-          resourceFacts.made(r, '', () => ({
-            key: interner.string(resourceKey(r)),
-            hash: contentHash({
-              apiVersion: r.apiVersion,
-              kind: r.kind,
-              // Annotations too: Weft reads some (`istio.io/dry-run`, `weft.dev/circuit-breaker`),
-              // and a change that left the version alone would never be installed.
-              metadata: {
-                name: r.metadata.name,
-                namespace: r.metadata.namespace,
-                labels: r.metadata.labels,
-                annotations: r.metadata.annotations,
-              },
-              spec: r.spec,
-            }),
-          })),
-          r,
-        ] as const,
-    )
+    // Loops, not chains of `map`: V8 (Node 20) gives the array a `map` makes another elements kind
+    // in optimised code than in the interpreter, so the next call on it (`sort`, `some`) failed the
+    // optimised constructor's map check and threw it away; every process of the propagation
+    // benchmark compiled the constructor three times. Arrays a snapshot keeps are made to size.
+    const keyed: (readonly [ResourceFacts, Resource])[] = []
+    for (const r of resources) keyed.push([resourceFacts.made(r, '', () => factsOf(r, interner)), r])
+    // Sorted so that the first of two rules for one host is the same in every process.
     keyed.sort((a, b) => (a[0].key < b[0].key ? -1 : 1))
-    const sorted = keyed.map(([, r]) => r)
-    this.#keys = Object.freeze(keyed.map(([facts]) => facts.key))
-    this.#resourceVersions = sorted.some((r) => r.metadata.resourceVersion !== undefined)
-      ? Object.freeze(sorted.map((r) => r.metadata.resourceVersion))
-      : undefined
+    const sorted: Resource[] = []
+    const hashes: string[] = []
+    const keys: string[] = new Array(keyed.length)
+    let versioned = false
+    for (let i = 0; i < keyed.length; i++) {
+      const [facts, r] = keyed[i] as readonly [ResourceFacts, Resource]
+      sorted.push(r)
+      hashes.push(facts.hash)
+      keys[i] = facts.key
+      if (r.metadata.resourceVersion !== undefined) versioned = true
+    }
+    this.#keys = Object.freeze(keys)
+    if (versioned) {
+      const versions: (string | undefined)[] = new Array(sorted.length)
+      for (let i = 0; i < sorted.length; i++) versions[i] = sorted[i]?.metadata.resourceVersion
+      this.#resourceVersions = Object.freeze(versions)
+    } else this.#resourceVersions = undefined
     this.rootNamespace = options.rootNamespace ?? 'istio-system'
     this.domainSuffix = domain
     this.outboundTrafficPolicy = options.outboundTrafficPolicy ?? 'ALLOW_ANY'
@@ -168,24 +189,30 @@ export class Snapshot {
     // A hash of each resource's and endpoint's own hash: equal content, equal version, in any
     // process; and a sealed part's hash is made once, not on every change.
     this.version = contentHash({
-      resources: keyed.map(([facts]) => facts.hash),
+      resources: hashes,
       registry: memo.hash,
       rootNamespace: this.rootNamespace,
       domain,
       outbound: this.outboundTrafficPolicy,
     })
-    const vs = sorted
-      .filter((r): r is VirtualService => r.kind === 'VirtualService' && appliesToMesh(r))
-      .map((r) =>
-        compiledVirtualServices.made(r, context, () => compileVirtualService(r, resolveOnce, interner)),
-      )
-    this.virtualServices = new HostIndex(vs.flatMap((v) => v.hosts.map((h) => [h, v] as const)))
-    const dr = sorted
-      .filter((r): r is DestinationRule => r.kind === 'DestinationRule')
-      .map((r) =>
-        compiledDestinationRules.made(r, context, () => compileDestinationRule(r, resolveOnce, interner)),
-      )
-    this.destinationRules = new HostIndex(dr.map((d) => [d.host, d] as const))
+    const routes: (readonly [string, CompiledVirtualService])[] = []
+    const rules: (readonly [string, CompiledDestinationRule])[] = []
+    for (const r of sorted) {
+      if (r.kind === 'VirtualService') {
+        if (!appliesToMesh(r as VirtualService)) continue
+        const compiled = compiledVirtualServices.made(r, context, () =>
+          compileVirtualService(r as VirtualService, resolveOnce, interner),
+        )
+        for (const host of compiled.hosts) routes.push([host, compiled])
+      } else if (r.kind === 'DestinationRule') {
+        const compiled = compiledDestinationRules.made(r, context, () =>
+          compileDestinationRule(r as DestinationRule, resolveOnce, interner),
+        )
+        rules.push([compiled.host, compiled])
+      }
+    }
+    this.virtualServices = new HostIndex(routes)
+    this.destinationRules = new HostIndex(rules)
     this.policies = new PolicyIndex(sorted, this.rootNamespace)
     interner.clear()
     Object.freeze(this)
