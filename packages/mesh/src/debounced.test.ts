@@ -44,6 +44,19 @@ describe('Debounced', () => {
     expect(runs.map((r) => r.start)).toEqual([1_000, 2_000, 2_550])
   })
 
+  it('sets no timer per touch: a burst of touches costs a timer or two', async () => {
+    const { runs, task } = recorder()
+    const debounced = new Debounced(task, [100, 100], 5_000)
+    const timers = vi.spyOn(globalThis, 'setTimeout')
+    for (let i = 0; i < 100; i++) {
+      debounced.touch()
+      await vi.advanceTimersByTimeAsync(1)
+    }
+    await vi.advanceTimersByTimeAsync(200)
+    expect(runs.map((r) => r.start)).toEqual([199])
+    expect(timers.mock.calls.length).toBeLessThanOrEqual(2)
+  })
+
   it('waits a random quiet within its range', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5)
     const { runs, task } = recorder()
