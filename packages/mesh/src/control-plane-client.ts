@@ -269,7 +269,9 @@ export class ControlPlaneClient {
   #event(block: string): boolean {
     let type = 'message'
     let data = ''
-    for (const line of block.split('\n')) {
+    const lines = block.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string
       if (line.startsWith('event: ')) type = line.slice(7)
       else if (line.startsWith('data: ')) data += line.slice(6)
     }

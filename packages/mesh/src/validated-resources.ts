@@ -52,9 +52,11 @@ export class ValidatedResources {
     const diagnostics: Diagnostic[] = []
     const seen = new Set<string>()
     const context = `${store}\n${file}`
-    for (const r of resources) {
-      const { outcome, key } = this.#outcome(r, store, file, context, outcomes)
-      for (const d of outcome.diagnostics) diagnostics.push(d)
+    // Indexed loops: every SDK instance runs this on every change (see the Snapshot constructor).
+    for (let i = 0; i < resources.length; i++) {
+      const { outcome, key } = this.#outcome(resources[i] as Resource, store, file, context, outcomes)
+      for (let j = 0; j < outcome.diagnostics.length; j++)
+        diagnostics.push(outcome.diagnostics[j] as Diagnostic)
       if (!outcome.resource || key === undefined) continue
       if (seen.has(key)) {
         diagnostics.push({

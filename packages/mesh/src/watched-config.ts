@@ -70,14 +70,21 @@ export class WatchedConfig {
     if (delta.store !== this.#store || delta.from !== this.#version) return undefined
     if (delta.put.length > 0 || delta.delete.length > 0) {
       const resources = new Map(this.#resources)
-      for (const key of delta.delete) resources.delete(key)
-      for (const r of delta.put) resources.set(resourceKey(r), seal(r))
+      for (let i = 0; i < delta.delete.length; i++) resources.delete(delta.delete[i] as string)
+      for (let i = 0; i < delta.put.length; i++) {
+        const r = delta.put[i] as Resource
+        resources.set(resourceKey(r), seal(r))
+      }
       this.#resources = resources
     }
     if (delta.endpoints) {
       const endpoints = new Map(this.#endpoints)
-      for (const key of delta.endpoints.delete) endpoints.delete(key)
-      for (const e of delta.endpoints.put) endpoints.set(endpointKey(e), seal(e))
+      const { put, delete: removed } = delta.endpoints
+      for (let i = 0; i < removed.length; i++) endpoints.delete(removed[i] as string)
+      for (let i = 0; i < put.length; i++) {
+        const e = put[i] as RegistryEndpoint
+        endpoints.set(endpointKey(e), seal(e))
+      }
       this.#endpoints = endpoints
     }
     if (delta.trustBundle !== undefined) this.#trustBundle = delta.trustBundle
@@ -96,12 +103,14 @@ export class WatchedConfig {
 
   /** The whole config held, as a snapshot payload (for `apply` and the disk cache). */
   current(): SnapshotPayload {
+    // One shape whatever is held (absent fields undefined, which JSON leaves out), and no spreads:
+    // it is made on every change, by every SDK instance.
     return {
-      ...(this.#store === undefined ? {} : { store: this.#store }),
+      store: this.#store,
       version: this.#version ?? 0,
-      resources: [...this.#resources.values()],
-      endpoints: [...this.#endpoints.values()],
-      ...(this.#trustBundle === undefined ? {} : { trustBundle: this.#trustBundle }),
+      resources: Array.from(this.#resources.values()),
+      endpoints: Array.from(this.#endpoints.values()),
+      trustBundle: this.#trustBundle,
     }
   }
 }

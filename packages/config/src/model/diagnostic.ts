@@ -43,5 +43,6 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
-  return diagnostics.some((d) => d.severity === 'error')
+  for (let i = 0; i < diagnostics.length; i++) if (diagnostics[i]?.severity === 'error') return true
+  return false
 }

@@ -65,7 +65,8 @@ function feedValue(state: State, value: unknown): void {
   const keys = sortInPlace(Object.keys(record))
   feed(state, '{')
   let first = true
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string
     if (record[k] === undefined) continue
     if (!first) feed(state, ',')
     first = false

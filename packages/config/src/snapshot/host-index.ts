@@ -7,15 +7,21 @@ export class HostIndex<T> {
   readonly #exact = new Map<string, T[]>()
   readonly #wildcards: { suffix: string; entries: T[] }[] = []
 
-  constructor(entries: Iterable<readonly [host: string, value: T]>) {
+  constructor(entries: readonly (readonly [host: string, value: T])[]) {
     const wild = new Map<string, T[]>()
-    for (const [host, value] of entries) {
+    // Indexed loops: built on every config change, by every SDK instance (see the Snapshot constructor).
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as readonly [host: string, value: T]
+      const host = entry[0]
+      const value = entry[1]
       const target = host.startsWith('*') ? wild : this.#exact
       const list = target.get(host)
       if (list) list.push(value)
       else target.set(host, [value])
     }
-    for (const [host, list] of wild) this.#wildcards.push({ suffix: host.slice(1), entries: list })
+    wild.forEach((list, host) => {
+      this.#wildcards.push({ suffix: host.slice(1), entries: list })
+    })
     this.#wildcards.sort((a, b) => b.suffix.length - a.suffix.length)
   }
 

@@ -45,7 +45,9 @@ export class PolicyIndex {
 
   constructor(resources: readonly Resource[], rootNamespace: string) {
     this.rootNamespace = rootNamespace
-    for (const r of resources) {
+    // An indexed loop: built on every config change, by every SDK instance (see the Snapshot constructor).
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i] as Resource
       if (!(r.kind in FIELD)) continue
       // A policy with targetRef(s) attaches to gateways and waypoints, never to a workload
       // (Istio's ShouldAttachPolicy); applying it namespace-wide would deny by surprise.

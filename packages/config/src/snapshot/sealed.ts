@@ -63,7 +63,8 @@ export class SealedCache<T> {
 /** Freezes plain data (parsed JSON or YAML: no cycles) and everything it holds; answers it. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v)
+    const values = Object.values(value)
+    for (let i = 0; i < values.length; i++) deepFreeze(values[i])
     Object.freeze(value)
   }
   return value

@@ -141,7 +141,10 @@ export class Snapshot {
     // optimised constructor's map check and threw it away; every process of the propagation
     // benchmark compiled the constructor three times. Arrays a snapshot keeps are made to size.
     const keyed: (readonly [ResourceFacts, Resource])[] = []
-    for (const r of resources) keyed.push([resourceFacts.made(r, '', () => factsOf(r, interner)), r])
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i] as Resource
+      keyed.push([resourceFacts.made(r, '', () => factsOf(r, interner)), r])
+    }
     // Sorted so that the first of two rules for one host is the same in every process.
     keyed.sort((a, b) => (a[0].key < b[0].key ? -1 : 1))
     const sorted: Resource[] = []
@@ -149,7 +152,9 @@ export class Snapshot {
     const keys: string[] = new Array(keyed.length)
     let versioned = false
     for (let i = 0; i < keyed.length; i++) {
-      const [facts, r] = keyed[i] as readonly [ResourceFacts, Resource]
+      const entry = keyed[i] as readonly [ResourceFacts, Resource]
+      const facts = entry[0]
+      const r = entry[1]
       sorted.push(r)
       hashes.push(facts.hash)
       keys[i] = facts.key
@@ -165,18 +170,26 @@ export class Snapshot {
     this.domainSuffix = domain
     this.outboundTrafficPolicy = options.outboundTrafficPolicy ?? 'ALLOW_ANY'
     const namespaces = new Set(['default', this.rootNamespace])
-    for (const r of sorted) namespaces.add(interner.string(r.metadata.namespace))
-    for (const e of registry) namespaces.add(interner.string(e.namespace))
+    for (let i = 0; i < sorted.length; i++) {
+      namespaces.add(interner.string((sorted[i] as Resource).metadata.namespace))
+    }
+    for (let i = 0; i < registry.length; i++) {
+      namespaces.add(interner.string((registry[i] as RegistryEndpoint).namespace))
+    }
     this.namespaces = namespaces
     const resolve = hostResolver(domain, namespaces)
     this.#resolve = resolve
     const resolveOnce = interner.resolver(resolve)
     // What a compiled part depends on beyond its resource: how short host names resolve.
-    const context = `${domain}\n${[...namespaces].sort().join('\n')}`
+    const context = `${domain}\n${Array.from(namespaces).sort().join('\n')}`
     // A change to a rule leaves the services alone: the registry is rebuilt only when a part of
     // it changed, which a sealed part cannot do unseen.
-    const inputs: object[] = sorted.filter((r) => REGISTRY_KINDS.has(r.kind))
-    for (const e of registry) inputs.push(e)
+    const inputs: object[] = []
+    for (let i = 0; i < sorted.length; i++) {
+      const r = sorted[i] as Resource
+      if (REGISTRY_KINDS.has(r.kind)) inputs.push(r)
+    }
+    for (let i = 0; i < registry.length; i++) inputs.push(registry[i] as RegistryEndpoint)
     const previous = options.previous ? options.previous.#registryMemo : undefined
     const memo =
       previous && previous.context === context && sameObjects(previous.inputs, inputs)
@@ -197,13 +210,14 @@ export class Snapshot {
     })
     const routes: (readonly [string, CompiledVirtualService])[] = []
     const rules: (readonly [string, CompiledDestinationRule])[] = []
-    for (const r of sorted) {
+    for (let i = 0; i < sorted.length; i++) {
+      const r = sorted[i] as Resource
       if (r.kind === 'VirtualService') {
         if (!appliesToMesh(r as VirtualService)) continue
         const compiled = compiledVirtualServices.made(r, context, () =>
           compileVirtualService(r as VirtualService, resolveOnce, interner),
         )
-        for (const host of compiled.hosts) routes.push([host, compiled])
+        for (let j = 0; j < compiled.hosts.length; j++) routes.push([compiled.hosts[j] as string, compiled])
       } else if (r.kind === 'DestinationRule') {
         const compiled = compiledDestinationRules.made(r, context, () =>
           compileDestinationRule(r as DestinationRule, resolveOnce, interner),
