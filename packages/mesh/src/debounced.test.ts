@@ -23,7 +23,7 @@ describe('Debounced', () => {
 
   it('runs once, a quiet while after the last of several touches', async () => {
     const { runs, task } = recorder()
-    const debounced = new Debounced(task, [100, 100], 5_000)
+    const debounced = new Debounced(task, [100, 100], [5_000, 5_000])
     for (let i = 0; i < 5; i++) {
       debounced.touch()
       await vi.advanceTimersByTimeAsync(50)
@@ -33,20 +33,45 @@ describe('Debounced', () => {
     expect(runs.map((r) => r.start)).toEqual([300])
   })
 
-  it('runs at the cap while touches keep coming, then once more after the last', async () => {
+  it('runs at the first touch past the cap while touches keep coming, then once more after the last', async () => {
     const { runs, task } = recorder()
-    const debounced = new Debounced(task, [100, 100], 1_000)
+    const debounced = new Debounced(task, [100, 100], [1_000, 1_000])
     for (let t = 0; t < 2_500; t += 50) {
       debounced.touch()
       await vi.advanceTimersByTimeAsync(50)
     }
     await vi.advanceTimersByTimeAsync(200)
-    expect(runs.map((r) => r.start)).toEqual([1_000, 2_000, 2_550])
+    // The touch at 1,000 is served by the run it starts; the next batch begins at 1,050.
+    expect(runs.map((r) => r.start)).toEqual([1_000, 2_050, 2_550])
+  })
+
+  it('serves the cap in the touching turn, with no timer of its own', async () => {
+    const { runs, task } = recorder()
+    const debounced = new Debounced(task, [100, 100], [300, 300])
+    for (let t = 0; t < 300; t += 50) {
+      debounced.touch()
+      await vi.advanceTimersByTimeAsync(50)
+    }
+    expect(runs).toHaveLength(0)
+    debounced.touch()
+    // Not a timer's callback: the run starts within touch().
+    expect(runs.map((r) => r.start)).toEqual([300])
+  })
+
+  it('draws the cap within its range for each batch', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const { runs, task } = recorder()
+    const debounced = new Debounced(task, [100, 100], [1_000, 2_000])
+    for (let t = 0; t <= 1_500; t += 50) {
+      debounced.touch()
+      await vi.advanceTimersByTimeAsync(50)
+    }
+    expect(runs.map((r) => r.start)).toEqual([1_500])
   })
 
   it('sets no timer per touch: a burst of touches costs a timer or two', async () => {
     const { runs, task } = recorder()
-    const debounced = new Debounced(task, [100, 100], 5_000)
+    const debounced = new Debounced(task, [100, 100], [5_000, 5_000])
     const timers = vi.spyOn(globalThis, 'setTimeout')
     for (let i = 0; i < 100; i++) {
       debounced.touch()
@@ -60,7 +85,7 @@ describe('Debounced', () => {
   it('waits a random quiet within its range', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5)
     const { runs, task } = recorder()
-    new Debounced(task, [100, 200], 5_000).touch()
+    new Debounced(task, [100, 200], [5_000, 5_000]).touch()
     await vi.advanceTimersByTimeAsync(149)
     expect(runs).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(1)
@@ -69,7 +94,7 @@ describe('Debounced', () => {
 
   it('never runs twice at once: a touch during a run is served by a run after it', async () => {
     const { runs, task } = recorder(300)
-    const debounced = new Debounced(task, [100, 100], 5_000)
+    const debounced = new Debounced(task, [100, 100], [5_000, 5_000])
     debounced.touch()
     await vi.advanceTimersByTimeAsync(150)
     debounced.touch()
@@ -82,7 +107,7 @@ describe('Debounced', () => {
 
   it('flush runs what is pending now and waits for it; cancel forgets it', async () => {
     const { runs, task } = recorder(10)
-    const debounced = new Debounced(task, [100, 100], 5_000)
+    const debounced = new Debounced(task, [100, 100], [5_000, 5_000])
     debounced.touch()
     const flushed = debounced.flush()
     await vi.advanceTimersByTimeAsync(10)
@@ -102,7 +127,7 @@ describe('Debounced', () => {
         throw new Error('disk full')
       },
       [10, 10],
-      1_000,
+      [1_000, 1_000],
     )
     debounced.touch()
     await vi.advanceTimersByTimeAsync(20)

@@ -1,26 +1,31 @@
 /**
- * Runs an async task once things settle: a quiet while after the last `touch()` (a random wait
- * within `quietMs`, drawn for each batch of touches, so that instances touched by one change do
- * not all run at once), or
- * `maxWaitMs` after the first touch not yet served, whichever comes first. One run at a time: a
- * touch during a run is served by a run after it. Istio debounces its pushes the same way
+ * Runs an async task once things settle: a quiet while after the last `touch()`, or, while
+ * touches keep coming, at the first touch after a cap has passed since the first touch not yet
+ * served. Both waits are random within their ranges, drawn for each batch of touches, so that
+ * instances touched by one stream of changes do not all run at once. One run at a time: a touch
+ * during a run is served by a run a quiet while after it. Istio debounces its pushes the same way
  * (`PILOT_DEBOUNCE_AFTER`, `PILOT_DEBOUNCE_MAX`); lodash's `debounce` has the cap but neither the
  * jitter nor the one-run-at-a-time an async task needs.
  */
 export class Debounced {
   readonly #task: () => Promise<void>
   readonly #quietMs: readonly [min: number, max: number]
-  readonly #maxWaitMs: number
+  readonly #maxWaitMs: readonly [min: number, max: number]
   /** When the oldest touch not yet served came (`performance.now()`), if any. */
   #since: number | undefined
   /** When the newest touch came. */
   #last = 0
-  /** The quiet wait for the touches now pending, drawn when the first of them came. */
+  /** The quiet wait and the cap for the touches now pending, drawn when the first of them came. */
   #quiet = 0
+  #cap = 0
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
 
-  constructor(task: () => Promise<void>, quietMs: readonly [min: number, max: number], maxWaitMs: number) {
+  constructor(
+    task: () => Promise<void>,
+    quietMs: readonly [min: number, max: number],
+    maxWaitMs: readonly [min: number, max: number],
+  ) {
     this.#task = task
     this.#quietMs = quietMs
     this.#maxWaitMs = maxWaitMs
@@ -28,14 +33,20 @@ export class Debounced {
 
   // A touch only notes the time: the timer, when it fires before things have settled, is set
   // again for what remains. Clearing and setting a timer on every touch cost each SDK instance
-  // more than the report it was putting off.
+  // more than the report it was putting off. The cap is served by a touch, not by a timer: a
+  // process woken by a change does the task in the same turn instead of waking again for it, and
+  // with random caps the instances a stream of changes reaches spread their runs over its turns.
   touch(): void {
     const now = performance.now()
     this.#last = now
     if (this.#since === undefined) {
       this.#since = now
-      const [min, max] = this.#quietMs
-      this.#quiet = min + Math.random() * (max - min)
+      this.#quiet = between(this.#quietMs)
+      this.#cap = between(this.#maxWaitMs)
+    } else if (this.#running === undefined && now - this.#since >= this.#cap) {
+      this.#disarm()
+      void this.#run()
+      return
     }
     if (this.#running === undefined && this.#timer === undefined) this.#arm(now)
   }
@@ -53,13 +64,8 @@ export class Debounced {
     this.#since = undefined
   }
 
-  /** When the pending touches are due: a quiet while after the last, or the cap after the first. */
-  #due(): number {
-    return Math.min(this.#last + this.#quiet, (this.#since as number) + this.#maxWaitMs)
-  }
-
   #arm(now: number): void {
-    this.#timer = setTimeout(this.#fire, Math.max(0, this.#due() - now))
+    this.#timer = setTimeout(this.#fire, Math.max(0, this.#last + this.#quiet - now))
     // Bookkeeping never keeps a process alive.
     this.#timer.unref()
   }
@@ -74,7 +80,7 @@ export class Debounced {
     if (this.#since === undefined) return
     const now = performance.now()
     // Timers count whole milliseconds: one that fires within a millisecond of the due time runs.
-    if (this.#due() - now >= 1) this.#arm(now)
+    if (this.#last + this.#quiet - now >= 1) this.#arm(now)
     else void this.#run()
   }
 
@@ -93,4 +99,8 @@ export class Debounced {
       })
     return this.#running
   }
+}
+
+function between([min, max]: readonly [min: number, max: number]): number {
+  return min + Math.random() * (max - min)
 }
