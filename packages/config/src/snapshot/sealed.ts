@@ -62,10 +62,13 @@ export class SealedCache<T> {
 
 /** Freezes plain data (parsed JSON or YAML: no cycles) and everything it holds; answers it. */
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    const values = Object.values(value)
-    for (let i = 0; i < values.length; i++) deepFreeze(values[i])
-    Object.freeze(value)
+  if (value === null || typeof value !== 'object') return value
+  // No `Object.values`: an array per object frozen was 5 % of what an SDK allocated per change.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i])
+  } else {
+    const record = value as Record<string, unknown>
+    for (const key in record) if (Object.hasOwn(record, key)) deepFreeze(record[key])
   }
-  return value
+  return Object.freeze(value)
 }
