@@ -388,5 +388,9 @@ else {
     )
   }
   const file = results.find((r) => r.store === 'file')
-  if (file) console.log(`target p99 ≤ 50 ms on the file store: ${file.p99ms <= 50 ? 'met' : 'MISSED'}`)
+  // The target is #8's: 100 instances, the config one resource. Other shapes are measured, not judged.
+  if (file && INSTANCES === 100 && SERVICES === 0)
+    console.log(`target p99 ≤ 50 ms on the file store: ${file.p99ms <= 50 ? 'met' : 'MISSED'}`)
+  else if (file)
+    console.log('target p99 ≤ 50 ms: set for 100 instances and a one-resource config, not judged here')
 }
