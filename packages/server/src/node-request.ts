@@ -50,15 +50,18 @@ export function applyAllow(req: IncomingMessage, verdict: InboundAllow): void {
   if (remove.length === 0 && names.length === 0) return
   const headers = req.headers as Record<string, string | string[] | undefined>
   const distinct = req.headersDistinct as Record<string, string[] | undefined>
-  const dropped = new Set([...remove, ...names])
-  for (const name of dropped) {
+  for (const name of remove) {
+    delete headers[name]
+    delete distinct[name]
+  }
+  for (const name of names) {
     delete headers[name]
     delete distinct[name]
   }
   const raw: string[] = []
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string
-    if (!dropped.has(name.toLowerCase())) raw.push(name, req.rawHeaders[i + 1] as string)
+    if (!dropped(name.toLowerCase(), remove, set)) raw.push(name, req.rawHeaders[i + 1] as string)
   }
   for (const name of names) {
     const value = set[name] as string
@@ -67,6 +70,11 @@ export function applyAllow(req: IncomingMessage, verdict: InboundAllow): void {
     raw.push(name, value)
   }
   req.rawHeaders = raw
+}
+
+/** Whether `applyAllow` takes a header out of the request: removed, or set anew. No Set per request. */
+function dropped(name: string, remove: readonly string[], set: Readonly<Record<string, string>>): boolean {
+  return remove.includes(name) || Object.hasOwn(set, name)
 }
 
 /** Answers a denied request, as Envoy's local replies do: the status, headers and a text body. */
